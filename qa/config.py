@@ -1,0 +1,91 @@
+"""Settings: defaults that work out of the box, overridable by a YAML file and QA_* variables.
+
+Looked up in order: the file given with --config, $QA_CONFIG, ./qa.yaml. Every figure here is
+the product's own default (the centre documents give none) and can be changed in that file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from qa.modelstore.manifest import default_models_dir
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AudioConfig(_Section):
+    sample_rate: int = 16000
+    max_duration_s: float = Field(4 * 3600, description="longer recordings are refused, not truncated")
+    silence_dbfs: float = Field(-60.0, description="peak level below which a recording counts as silent")
+
+
+class AsrConfig(_Section):
+    model: str = Field("whisper-base", description="a model name under models_dir, or a path to any CTranslate2 Whisper model directory")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = Field("auto", description="auto: float16 on CUDA, int8 on CPU")
+    cpu_threads: int = 0
+    language: str = "zh"
+    beam_size: int = 5
+    vad_filter: bool = True
+    vad_min_silence_ms: int = 500
+    initial_prompt: str | None = "以下是普通话的客服电话录音。"
+    hotwords: list[str] = Field(default_factory=lambda: ["您好", "工号", "为您服务", "请稍等", "让您久等了", "再见"])
+    to_simplified: bool = True
+    batch_size: int = Field(8, description="batched inference on CUDA (BatchedInferencePipeline)")
+
+
+class DiarizationConfig(_Section):
+    backend: Literal["onnx", "pyannote"] = "onnx"
+    pyannote_pipeline: str | None = Field(None, description="local pyannote.audio pipeline directory or config.yaml (backend: pyannote)")
+    stereo_roles: list[Literal["agent", "customer"]] = Field(default_factory=lambda: ["agent", "customer"], description="role of channel 0 and channel 1 in stereo recordings")
+    num_speakers: int | None = Field(None, description="force a speaker count for mono calls")
+    expected_speakers: int = 2
+    max_speakers: int = 4
+
+
+class TurnConfig(_Section):
+    max_gap_s: float = Field(2.0, description="a longer pause inside one speaker's speech starts a new turn")
+
+
+class Config(_Section):
+    models_dir: Path = Field(default_factory=default_models_dir)
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    asr: AsrConfig = Field(default_factory=AsrConfig)
+    diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
+    turns: TurnConfig = Field(default_factory=TurnConfig)
+
+    def asr_model_path(self) -> Path:
+        candidate = Path(self.asr.model).expanduser()
+        return candidate if candidate.is_dir() else self.models_dir / self.asr.model
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or has a wrong setting."""
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read settings from `path`, $QA_CONFIG or ./qa.yaml (whichever comes first), else defaults."""
+    candidates = [path, os.environ.get("QA_CONFIG"), "qa.yaml"]
+    chosen = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    if path and chosen != Path(path):
+        raise ConfigError(f"{path}: configuration file not found")
+    data = {}
+    if chosen is not None:
+        try:
+            data = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{chosen}: {problems}") from exc

@@ -1,0 +1,1 @@
+"""Model files: where they live, how the installer assembles them from PyPI wheels, how they are checked."""

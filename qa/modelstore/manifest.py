@@ -1,0 +1,74 @@
+"""The model manifest (models/manifest.yaml): the single record of every model file we use."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_DIR = REPO_ROOT / "models"
+MANIFEST_PATH = MANIFEST_DIR / "manifest.yaml"
+
+
+def default_models_dir() -> Path:
+    """Where built model files live: $QA_MODELS_DIR, else models/built/ in the checkout."""
+    return Path(os.environ.get("QA_MODELS_DIR") or MANIFEST_DIR / "built")
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    sha256: str
+    licence: str
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    path: str
+    sha256: str
+    size: int | None
+    build: str
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    description: str
+    licence: str
+    files: list[ModelFile] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    packages: dict[str, Package]
+    models: dict[str, Model]
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> Manifest:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    packages = {
+        name: Package(name, str(p["version"]), p["sha256"], p.get("licence", ""))
+        for name, p in raw["packages"].items()
+    }
+    models = {}
+    for name, m in raw["models"].items():
+        files = [
+            ModelFile(f["path"], f["sha256"], f.get("size"), f["build"], f) for f in m["files"]
+        ]
+        models[name] = Model(name, m.get("description", ""), m.get("licence", ""), files)
+    return Manifest(packages, models)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

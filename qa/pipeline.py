@@ -1,0 +1,105 @@
+"""One recorded call in, one transcript out: decode -> ASR -> diarize -> align -> roles -> turns."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from qa.align import assign_words_by_segments, build_turns
+from qa.asr import Transcriber
+from qa.audio import DecodedAudio, load_audio
+from qa.config import Config
+from qa.diarization.stereo import assign_words_by_channel, diarize_stereo
+from qa.errors import CallError
+from qa.roles import decide_roles
+from qa.transcript import Transcript
+from qa.types import SpeakerSegment
+
+
+class SpeechPipeline:
+    """Holds the loaded models so a batch pays for loading them once."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._transcriber: Transcriber | None = None
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = Transcriber(self.config.asr, self.config.asr_model_path())
+        return self._transcriber
+
+    def _diarize_mono(self, audio: DecodedAudio) -> tuple[list[SpeakerSegment], str]:
+        cfg = self.config.diarization
+        if cfg.backend == "pyannote":
+            from qa.diarization.pyannote_backend import diarize_with_pyannote
+
+            return diarize_with_pyannote(audio.mono(), audio.sample_rate, cfg), "pyannote.audio"
+        from qa.diarization.mono import diarize_mono
+
+        segments = diarize_mono(
+            audio.mono(),
+            self.config.models_dir,
+            num_speakers=cfg.num_speakers,
+            max_speakers=cfg.max_speakers,
+            expected_speakers=cfg.expected_speakers,
+        )
+        return segments, "pyannote-segmentation-3.0+campplus (onnx)"
+
+    def process(self, path: str | Path) -> Transcript:
+        path = Path(path)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round(now - clock, 3)
+            clock = now
+
+        audio = load_audio(path, self.config.audio)
+        lap("decode")
+        words = self.transcriber.transcribe(audio.mono())
+        lap("asr")
+        if not words:
+            raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio")
+
+        stereo_roles = None
+        if audio.channels == 2:
+            segments = diarize_stereo(audio.samples, audio.sample_rate)
+            assign_words_by_channel(words, audio.samples, audio.sample_rate)
+            method, stereo_roles = "stereo channels", list(self.config.diarization.stereo_roles)
+        else:
+            segments, method = self._diarize_mono(audio)
+            assign_words_by_segments(words, segments)
+        lap("diarize")
+
+        speakers = sorted({s.speaker for s in segments} | {w.speaker for w in words if w.speaker})
+        decision = decide_roles(words, speakers, stereo_roles)
+        turns = build_turns(words, decision.roles, self.config.turns.max_gap_s)
+        lap("align")
+        return Transcript(
+            call_id=path.stem,
+            audio={
+                "path": str(path),
+                "sha256": audio.sha256,
+                "duration": round(audio.duration, 3),
+                "source_rate": audio.source_rate,
+                "source_channels": audio.source_channels,
+                "channels": audio.channels,
+                "codec": audio.codec,
+                "container": audio.container,
+                "note": audio.note,
+            },
+            asr=self.transcriber.describe(),
+            diarization={"method": method, "num_speakers": len(speakers), "stereo_roles": stereo_roles},
+            roles={
+                "agent": decision.agent,
+                "speakers": decision.roles,
+                "confidence": decision.confidence,
+                "evidence": decision.evidence,
+            },
+            segments=segments,
+            turns=turns,
+            timings=timings,
+        )

@@ -1,0 +1,89 @@
+"""Which speaker is the agent, decided from evidence and kept with that evidence.
+
+Evidence, strongest first: the configured channel of a stereo recording; the standard greeting
+(您好…工号…为您服务, the closing 感谢您的来电/欢迎再次拨打) in a speaker's first or last words;
+who speaks first. Weights are the product's own defaults.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from qa.types import Word
+
+STEREO_MAPPING_WEIGHT = 4.0
+FIRST_SPEAKER_WEIGHT = 0.5
+# Homophone-tolerant because Whisper confuses 您/你 and 为/位.
+OPENING_CUES: list[tuple[str, re.Pattern[str], float]] = [
+    ("greeting 您好", re.compile("[您你]好"), 1.0),
+    ("为您服务", re.compile("[为位][您你]服务"), 2.0),
+    ("工号", re.compile("工号"), 2.0),
+    ("客服", re.compile("客服"), 1.0),
+    ("有什么可以帮", re.compile("有什么(可以)?帮"), 1.5),
+]
+CLOSING_CUES: list[tuple[str, re.Pattern[str], float]] = [
+    ("感谢您的来电", re.compile("感谢[您你]的来电"), 1.5),
+    ("欢迎再次拨打", re.compile("欢迎.{0,4}再次拨打"), 1.5),
+]
+OPENING_WINDOW_S = 15.0
+CLOSING_WINDOW_S = 15.0
+
+
+@dataclass
+class RoleDecision:
+    roles: dict[str, str]
+    agent: str | None
+    confidence: float
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _speaker_text(words: list[Word], speaker: str, lo: float, hi: float) -> str:
+    return "".join(w.text for w in words if w.speaker == speaker and lo <= w.start <= hi)
+
+
+def decide_roles(
+    words: list[Word], speakers: list[str], stereo_roles: list[str] | None = None
+) -> RoleDecision:
+    """Score each speaker as the agent; the best is the agent, everyone else a customer."""
+    if not speakers:
+        return RoleDecision({}, None, 0.0, [])
+    scores = {s: 0.0 for s in speakers}
+    evidence: list[dict[str, Any]] = []
+
+    def add(speaker: str, cue: str, weight: float, **detail: Any) -> None:
+        scores[speaker] += weight
+        evidence.append({"speaker": speaker, "cue": cue, "weight": weight, **detail})
+
+    if stereo_roles:
+        for channel, role in enumerate(stereo_roles):
+            if role == "agent" and f"S{channel}" in scores:
+                add(f"S{channel}", "stereo channel mapping", STEREO_MAPPING_WEIGHT, channel=channel)
+    end = max((w.end for w in words), default=0.0)
+    for speaker in speakers:
+        spoken = [w for w in words if w.speaker == speaker]
+        if not spoken:
+            continue
+        first = spoken[0].start
+        opening = _speaker_text(words, speaker, first, first + OPENING_WINDOW_S)
+        closing = _speaker_text(words, speaker, end - CLOSING_WINDOW_S, end)
+        for cue, pattern, weight in OPENING_CUES:
+            if match := pattern.search(opening):
+                add(speaker, cue, weight, text=match.group(0))
+        for cue, pattern, weight in CLOSING_CUES:
+            if match := pattern.search(closing):
+                add(speaker, cue, weight, text=match.group(0))
+    first_word = next((w for w in words if w.speaker in scores), None)
+    if first_word is not None:
+        add(first_word.speaker, "speaks first", FIRST_SPEAKER_WEIGHT, time=first_word.start)
+
+    ranked = sorted(speakers, key=lambda s: (-scores[s], speakers.index(s)))
+    agent = ranked[0]
+    runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    margin = scores[agent] - runner_up
+    # A margin of 0 means a coin toss (0.5); each point of evidence makes it much surer.
+    confidence = round(1 / (1 + math.exp(-1.5 * margin)), 3)
+    roles = {s: ("agent" if s == agent else "customer") for s in speakers}
+    return RoleDecision(roles, agent, confidence, evidence)
