@@ -1,0 +1,185 @@
+"""Accuracy and speed of the speech pipeline on the bundled sample calls.
+
+Prints, per call and overall: character error rate (CER) against the truth text; the share of
+recognised words attributed to the right role (stereo and mono separately); diarization error
+on speech time (the share of truth speech time given to the wrong role or missed); and the
+real-time factor (processing time / audio duration) of the whole pipeline beside plain
+faster-whisper run with the same model and transcription settings on the same files in the same
+run. Their ratio is the pipeline's overhead (decoding, diarization, alignment, roles).
+
+    python bench/asr.py [--calls ID ...] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import opencc
+from rapidfuzz.distance import Levenshtein
+
+from qa.config import load_config
+from qa.modelstore.manifest import REPO_ROOT
+from qa.pipeline import SpeechPipeline
+from qa.transcript import Transcript
+
+SAMPLES = REPO_ROOT / "samples"
+_NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
+_t2s = opencc.OpenCC("t2s")
+FRAME_S = 0.01
+
+
+def normalise(text: str) -> str:
+    """Compare characters only: Simplified, no punctuation or spaces, Latin lower-cased."""
+    return _NOT_TEXT.sub("", _t2s.convert(text)).lower()
+
+
+@dataclass
+class CallResult:
+    call_id: str
+    channels: int
+    duration: float
+    cer: float
+    ref_chars: int
+    edits: int
+    words: int
+    words_right_role: int
+    speech_error: float
+    pipeline_s: float
+    baseline_s: float
+    agent_confidence: float
+
+
+def true_role_of_word(word_text: str, start: float, end: float, turns: list[dict]) -> str:
+    """The truth turn a recognised word belongs to: by time, and by text where turns overlap."""
+    text = normalise(word_text)
+    covering = [t for t in turns if t["start"] - 0.25 <= end and start <= t["end"] + 0.25]
+    if len(covering) > 1 and text:
+        by_text = [t for t in covering if text in normalise(t["text"])]
+        covering = by_text or covering
+    if covering:
+        return max(covering, key=lambda t: min(end, t["end"]) - max(start, t["start"]))["role"]
+    middle = (start + end) / 2
+    return min(turns, key=lambda t: max(t["start"] - middle, middle - t["end"]))["role"]
+
+
+def speech_time_error(transcript: Transcript, truth: dict) -> float:
+    """Share of truth speech frames not labelled with their role by the pipeline's speaker segments."""
+    n = int(truth["duration"] / FRAME_S) + 1
+    error = total = 0
+    predicted = {role: np.zeros(n, bool) for role in ("agent", "customer")}
+    for seg in transcript.segments:
+        role = transcript.roles["speakers"].get(seg.speaker)
+        if role in predicted:
+            predicted[role][int(seg.start / FRAME_S): int(seg.end / FRAME_S)] = True
+    for role in ("agent", "customer"):
+        reference = np.zeros(n, bool)
+        for turn in truth["turns"]:
+            if turn["role"] == role:
+                reference[int(turn["start"] / FRAME_S): int(turn["end"] / FRAME_S)] = True
+        total += int(reference.sum())
+        error += int((reference & ~predicted[role]).sum())
+    return error / max(total, 1)
+
+
+def evaluate(pipeline: SpeechPipeline, audio: Path, truth: dict) -> CallResult:
+    started = time.perf_counter()
+    transcript = pipeline.process(audio)
+    pipeline_s = time.perf_counter() - started
+
+    asr = pipeline.transcriber
+    started = time.perf_counter()
+    segments, _ = asr.model.transcribe(
+        str(audio), language=asr.config.language, beam_size=asr.config.beam_size, word_timestamps=True,
+        vad_filter=asr.config.vad_filter, vad_parameters={"min_silence_duration_ms": asr.config.vad_min_silence_ms},
+        initial_prompt=asr.config.initial_prompt, hotwords=" ".join(asr.config.hotwords) or None,
+        condition_on_previous_text=False,
+    )
+    list(segments)  # the generator does the work
+    baseline_s = time.perf_counter() - started
+
+    reference = normalise("".join(t["text"] for t in truth["turns"]))
+    hypothesis = normalise("".join(t.text for t in transcript.turns))
+    edits = Levenshtein.distance(reference, hypothesis)
+    words = transcript.words
+    right = sum(true_role_of_word(w.text, w.start, w.end, truth["turns"]) == transcript.roles["speakers"].get(w.speaker)
+                for w in words)
+    return CallResult(
+        call_id=truth["call_id"], channels=transcript.audio["channels"], duration=transcript.audio["duration"],
+        cer=edits / max(len(reference), 1), ref_chars=len(reference), edits=edits, words=len(words),
+        words_right_role=right, speech_error=speech_time_error(transcript, truth),
+        pipeline_s=pipeline_s, baseline_s=baseline_s, agent_confidence=transcript.roles["confidence"],
+    )
+
+
+def summarise(results: list[CallResult]) -> dict:
+    def share(rs: list[CallResult]) -> float | None:
+        words = sum(r.words for r in rs)
+        return sum(r.words_right_role for r in rs) / words if words else None
+
+    stereo = [r for r in results if r.channels == 2]
+    mono = [r for r in results if r.channels == 1]
+    audio_s = sum(r.duration for r in results)
+    pipeline_s = sum(r.pipeline_s for r in results)
+    baseline_s = sum(r.baseline_s for r in results)
+    return {
+        "calls": len(results),
+        "audio_seconds": round(audio_s, 1),
+        "cer": sum(r.edits for r in results) / max(sum(r.ref_chars for r in results), 1),
+        "words_right_role_stereo": share(stereo),
+        "words_right_role_mono": share(mono),
+        "speech_time_error_stereo": float(np.mean([r.speech_error for r in stereo])) if stereo else None,
+        "speech_time_error_mono": float(np.mean([r.speech_error for r in mono])) if mono else None,
+        "rtf_pipeline": pipeline_s / audio_s,
+        "rtf_faster_whisper": baseline_s / audio_s,
+        "overhead": pipeline_s / baseline_s - 1,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", nargs="*", help="sample call ids (default: all)")
+    parser.add_argument("--config", help="qa settings file")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    truths = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((SAMPLES / "truth").glob("*.json"))]
+    if args.calls:
+        truths = [t for t in truths if t["call_id"] in args.calls]
+    pipeline = SpeechPipeline(load_config(args.config))
+    # Load every model once before timing, so neither side pays for loading.
+    pipeline.process(SAMPLES / "calls" / f"{truths[0]['call_id']}.wav")
+    if any(t["channels"] == 2 for t in truths) and any(t["channels"] == 1 for t in truths):
+        pipeline.process(SAMPLES / "calls" / f"{next(t for t in truths if t['channels'] == 1)['call_id']}.wav")
+
+    results = []
+    print(f"{'call':28} {'ch':>2} {'dur s':>6} {'CER':>6} {'role ok':>8} {'spk err':>8} {'pipe s':>7} {'fw s':>6} {'agent p':>7}")
+    for truth in truths:
+        r = evaluate(pipeline, SAMPLES / "calls" / f"{truth['call_id']}.wav", truth)
+        results.append(r)
+        print(f"{r.call_id:28} {r.channels:>2} {r.duration:6.1f} {r.cer:6.1%} {r.words_right_role / max(r.words, 1):8.1%} "
+              f"{r.speech_error:8.1%} {r.pipeline_s:7.2f} {r.baseline_s:6.2f} {r.agent_confidence:7.2f}")
+    summary = summarise(results)
+    asr = pipeline.transcriber.describe()
+    print(f"\nmodel {Path(asr['model']).name} on {asr['device']} ({asr['compute_type']}), {summary['calls']} calls, "
+          f"{summary['audio_seconds']} s of audio")
+    print(f"CER                                   {summary['cer']:.1%}")
+    for kind in ("stereo", "mono"):
+        if summary[f"words_right_role_{kind}"] is not None:
+            print(f"words with the right role, {kind:6}     {summary[f'words_right_role_{kind}']:.1%}")
+            print(f"speech time missed or misattributed, {kind:6} {summary[f'speech_time_error_{kind}']:.1%}")
+    print(f"real-time factor, whole pipeline      {summary['rtf_pipeline']:.3f}")
+    print(f"real-time factor, plain faster-whisper {summary['rtf_faster_whisper']:.3f}")
+    print(f"pipeline overhead                     {summary['overhead']:+.1%}")
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "calls": [asdict(r) for r in results]},
+                                        ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
