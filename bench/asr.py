@@ -34,9 +34,16 @@ _t2s = opencc.OpenCC("t2s")
 FRAME_S = 0.01
 
 
+_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
+
+
 def normalise(text: str) -> str:
-    """Compare characters only: Simplified, no punctuation or spaces, Latin lower-cased."""
-    return _NOT_TEXT.sub("", _t2s.convert(text)).lower()
+    """Compare characters only: Simplified, no punctuation or spaces, Latin lower-cased.
+
+    Digits are read out one by one (工号1024 = 工号一零二四), the usual text normalisation
+    for Mandarin CER, since Whisper writes numbers in digits and the scripts in characters.
+    """
+    return _NOT_TEXT.sub("", _t2s.convert(text)).lower().translate(_DIGITS)
 
 
 @dataclass
