@@ -14,36 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import opencc
-from rapidfuzz.distance import Levenshtein
 
 from qa.config import load_config
+from qa.metrics import char_edits, true_role_of_word
 from qa.modelstore.manifest import REPO_ROOT
 from qa.pipeline import SpeechPipeline
 from qa.transcript import Transcript
 
 SAMPLES = REPO_ROOT / "samples"
-_NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
-_t2s = opencc.OpenCC("t2s")
 FRAME_S = 0.01
-
-
-_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
-
-
-def normalise(text: str) -> str:
-    """Compare characters only: Simplified, no punctuation or spaces, Latin lower-cased.
-
-    Digits are read out one by one (工号1024 = 工号一零二四), the usual text normalisation
-    for Mandarin CER, since Whisper writes numbers in digits and the scripts in characters.
-    """
-    return _NOT_TEXT.sub("", _t2s.convert(text)).lower().translate(_DIGITS)
 
 
 @dataclass
@@ -60,19 +44,7 @@ class CallResult:
     pipeline_s: float
     baseline_s: float
     agent_confidence: float
-
-
-def true_role_of_word(word_text: str, start: float, end: float, turns: list[dict]) -> str:
-    """The truth turn a recognised word belongs to: by time, and by text where turns overlap."""
-    text = normalise(word_text)
-    covering = [t for t in turns if t["start"] - 0.25 <= end and start <= t["end"] + 0.25]
-    if len(covering) > 1 and text:
-        by_text = [t for t in covering if text in normalise(t["text"])]
-        covering = by_text or covering
-    if covering:
-        return max(covering, key=lambda t: min(end, t["end"]) - max(start, t["start"]))["role"]
-    middle = (start + end) / 2
-    return min(turns, key=lambda t: max(t["start"] - middle, middle - t["end"]))["role"]
+    asr_s: float  # the pipeline's own ASR stage; the rest is decoding, diarization, alignment
 
 
 def speech_time_error(transcript: Transcript, truth: dict) -> float:
@@ -110,17 +82,17 @@ def evaluate(pipeline: SpeechPipeline, audio: Path, truth: dict) -> CallResult:
     list(segments)  # the generator does the work
     baseline_s = time.perf_counter() - started
 
-    reference = normalise("".join(t["text"] for t in truth["turns"]))
-    hypothesis = normalise("".join(t.text for t in transcript.turns))
-    edits = Levenshtein.distance(reference, hypothesis)
+    edits, ref_chars = char_edits("".join(t["text"] for t in truth["turns"]),
+                                  "".join(t.text for t in transcript.turns))
     words = transcript.words
     right = sum(true_role_of_word(w.text, w.start, w.end, truth["turns"]) == transcript.roles["speakers"].get(w.speaker)
                 for w in words)
     return CallResult(
         call_id=truth["call_id"], channels=transcript.audio["channels"], duration=transcript.audio["duration"],
-        cer=edits / max(len(reference), 1), ref_chars=len(reference), edits=edits, words=len(words),
+        cer=edits / max(ref_chars, 1), ref_chars=ref_chars, edits=edits, words=len(words),
         words_right_role=right, speech_error=speech_time_error(transcript, truth),
         pipeline_s=pipeline_s, baseline_s=baseline_s, agent_confidence=transcript.roles["confidence"],
+        asr_s=transcript.timings["asr"],
     )
 
 
@@ -145,6 +117,7 @@ def summarise(results: list[CallResult]) -> dict:
         "rtf_pipeline": pipeline_s / audio_s,
         "rtf_faster_whisper": baseline_s / audio_s,
         "overhead": pipeline_s / baseline_s - 1,
+        "non_asr_share": 1 - sum(r.asr_s for r in results) / pipeline_s,
     }
 
 
@@ -183,6 +156,8 @@ def main() -> None:
     print(f"real-time factor, whole pipeline      {summary['rtf_pipeline']:.3f}")
     print(f"real-time factor, plain faster-whisper {summary['rtf_faster_whisper']:.3f}")
     print(f"pipeline overhead                     {summary['overhead']:+.1%}")
+    print(f"pipeline time outside ASR             {summary['non_asr_share']:.1%} "
+          "(decoding, diarization, alignment, roles)")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "calls": [asdict(r) for r in results]},
                                         ensure_ascii=False, indent=1), encoding="utf-8")

@@ -57,7 +57,7 @@ def transcribe_batch(config: Config, paths: list[Path], out: Path | None, format
                 transcript = pipeline.process(path)
             except CallError as exc:
                 failures += 1
-                progress.console.print(f"[red]error[/red] {exc}", highlight=False)
+                progress.console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
             except ModelMissingError as exc:
                 raise click.ClickException(str(exc)) from exc
             else:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audio_factory import encode, tone
+
 from qa.audio import load_audio
 from qa.errors import CallError
 

@@ -3,21 +3,24 @@
 Mono recordings mix agent and customer on one channel, so speakers must be told apart by voice.
 The pipeline follows pyannote's speaker-diarization-3 recipe with models that run without torch:
 
-1. segmentation-3.0 on overlapping 10 s windows: per frame (16.875 ms), which of up to three
+1. segmentation-3.0 on 10 s windows every 7.5 s: per frame (16.875 ms), which of up to three
    *local* speakers talk (powerset classes, at most two at once);
-2. one CAM++ embedding per (window, local speaker), from the frames where that speaker talks alone;
-3. agglomerative clustering (cosine, average linkage) of the reliable embeddings into global
-   speakers; every local speaker then joins the nearest cluster, two local speakers of one
-   window never the same one;
+2. CAM++ embeddings of each local speaker's runs of speech (solo frames where there are enough);
+   the local speaker's embedding is their mean;
+3. agglomerative clustering (cosine, average linkage) of the reliable local speakers into global
+   speakers; each local speaker joins the nearest cluster (two of one window never the same
+   one), then a run that sounds like another cluster moves there: the segmentation model
+   sometimes gives a short reply of one party to the other party's local speaker;
 4. per-frame aggregation over the windows back to a timeline, then segments.
 
 Telephone calls have two speakers, so that is the default count; the audio overrides it only
-when it shows clearly otherwise (thresholds below, measured on CAM++ embeddings).
+when it clearly shows otherwise (thresholds below, measured on CAM++ embeddings).
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,17 +56,24 @@ POWERSET = np.array(
 MIN_LOCAL_S = 0.2  # a local speaker active for less is a segmentation blip and is dropped
 MIN_CLEAN_S = 0.5  # solo speech needed to embed from solo frames only (else all active frames)
 MIN_RELIABLE_S = 1.0  # solo speech needed for an embedding to shape the clusters
-MAX_EMBED_S = 3.0  # CAM++ input cap: longer adds little and costs linearly
+MAX_EMBED_S = 3.0  # CAM++ input cap: 2 s blurs one voice against two, longer costs linearly
+MIN_EMBED_FRAMES = 20  # fbank frames; CAM++ downsamples time by 8 and needs a few left to pool
 MIN_CLUSTER_S = 3.0  # a cluster with less solo speech is an outlier group, not a speaker
-# Cosine distances between cluster centroids (see the module docstring and the tests):
-SAME_SPEAKER_DISTANCE = 0.22  # two clusters this close are one voice split in two
-NEW_SPEAKER_DISTANCE = 0.5  # an extra cluster this far from all others is another voice
+# Speaker count. Cosine distances between cluster centroids, measured: two voices of one
+# synthesiser 5 semitones apart (the sample calls) 0.24-0.42, one such voice split in two
+# 0.05-0.22; pyannote's real two-speaker sample 0.51-0.56 (telephone band / wide band), one
+# real speaker split in two 0.27-0.31.
+SAME_SPEAKER_DISTANCE = 0.2  # two clusters closer than this are one voice split in two ...
+SAME_SPEAKER_DISTANCE_ALONE = 0.3  # ... or closer than this, if the segmentation model gave
+TWO_VOICE_SHARE = 0.05  # less than this share of solo speech to a window's second speaker
+# (one-voice recordings: 0-0.12, two-voice calls: 0.10-0.38)
+NEW_SPEAKER_DISTANCE = 0.4  # one more cluster is kept if all clusters are then this far apart
 
 # A local speaker may hold two voices where the segmentation model confused them (typically a
 # short reply inside the other's window): its runs of speech are checked one by one.
 RUN_GAP_S = 0.2  # pauses that split a local speaker's activity into runs
 MIN_RUN_S = 0.8  # shorter runs follow their local speaker
-RUN_MARGIN = 0.1  # cosine-similarity lead a run needs to move to another cluster
+RUN_MARGIN = 0.03  # cosine-similarity lead a run needs to move (0.1 missed short replies)
 
 MIN_GAP_S = 0.3  # shorter pauses inside one speaker's speech are bridged
 MIN_SEGMENT_S = 0.1  # shorter segments are dropped
@@ -77,16 +87,21 @@ class _Models:
 
 @dataclass(slots=True)
 class _Local:
-    """One local speaker of one window, with its embedding."""
+    """One local speaker of one window: its embedding, and one per run of speech."""
 
     window: int
     index: int
     embedding: np.ndarray
     clean_s: float
+    runs: list[tuple[slice, np.ndarray]]
 
 
-def _threads() -> int:
-    """All cores up to four: both models are small and scale poorly beyond that."""
+def _workers() -> int:
+    """Parallel model calls: one per core, up to four.
+
+    Many small single-threaded runs side by side use two cores better than onnxruntime's
+    intra-op threads on these small models (measured: about 1.7x faster for CAM++).
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(4, cores or 1))
 
@@ -95,7 +110,7 @@ def _threads() -> int:
 def _models(models_dir: Path) -> _Models:
     """Sessions are costly to create (graph optimisation), so one pair per models_dir."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = _threads()
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
 
@@ -124,59 +139,109 @@ def diarize_mono(audio: np.ndarray, models_dir: Path, num_speakers: int | None =
     if len(audio) < FRAME_LENGTH:
         return []
     models = _models(Path(models_dir).resolve())
-    activity = _segment(models.segmentation, audio)
-    locals_ = _embed(models.embedding, audio, activity)
+    with ThreadPoolExecutor(_workers()) as pool:
+        activity = _segment(models.segmentation, audio, pool)
+        locals_ = _embed_locals(_Embedder(models.embedding, audio, pool), activity)
     if not locals_:
         return []
     wanted = num_speakers or int(np.clip(expected_speakers, min_speakers, max_speakers))
     centroids = _cluster(locals_, wanted, None if num_speakers else (min_speakers, max_speakers))
-    assignment = _assign(locals_, centroids)
-    timeline = _aggregate(activity, assignment, len(centroids))
+    labels = _label_frames(activity, _assign(locals_, centroids))
+    _relabel_runs(labels, locals_, centroids)
+    timeline = _aggregate(activity, labels, len(centroids))
     return _segments(timeline, len(audio) / SAMPLE_RATE)
 
 
-def _segment(session: ort.InferenceSession, audio: np.ndarray) -> np.ndarray:
+def _segment(session: ort.InferenceSession, audio: np.ndarray, pool: Executor) -> np.ndarray:
     """(windows, 589, 3) bool activity of local speakers; window w starts at frame w * step."""
     step = WINDOW_STEP_FRAMES * FRAME_STEP
     count = 1 + max(0, -(-(len(audio) - WINDOW_SAMPLES) // step))
     padded = np.zeros((count - 1) * step + WINDOW_SAMPLES, dtype=np.float32)
     padded[: len(audio)] = audio
     windows = np.lib.stride_tricks.sliding_window_view(padded, WINDOW_SAMPLES)[::step]
-    classes = []
-    for first in range(0, count, BATCH_WINDOWS):
-        batch = np.ascontiguousarray(windows[first:first + BATCH_WINDOWS])[:, None, :]
-        classes.append(session.run(None, {"waveform": batch})[0].argmax(axis=-1))
-    activity = POWERSET[np.concatenate(classes)]
+    batch = min(BATCH_WINDOWS, -(-count // _workers()))
+
+    def run(first: int) -> np.ndarray:
+        chunk = np.ascontiguousarray(windows[first:first + batch])[:, None, :]
+        return session.run(None, {"waveform": chunk})[0].argmax(axis=-1)
+
+    activity = POWERSET[np.concatenate(list(pool.map(run, range(0, count, batch))))]
     too_short = activity.sum(axis=1) * FRAME_S < MIN_LOCAL_S
     activity[np.broadcast_to(too_short[:, None, :], activity.shape)] = False
     return activity
 
 
-def _embed(session: ort.InferenceSession, audio: np.ndarray, activity: np.ndarray) -> list[_Local]:
-    """CAM++ embedding of every active local speaker, from its solo frames when it has enough."""
-    features = kaldi_fbank(audio)
-    centres = FRAME_SHIFT * np.arange(len(features)) + FRAME_LENGTH / 2
-    # Segmentation frame (on the global grid) nearest to each fbank frame's centre.
-    to_grid = np.rint((centres - FRAME_CENTRE) / FRAME_STEP).astype(np.int64).clip(min=0)
-    max_frames = int(MAX_EMBED_S * SAMPLE_RATE / FRAME_SHIFT)
-    locals_ = []
+class _Embedder:
+    """CAM++ embeddings of chosen segmentation frames of one recording.
+
+    The fbank is computed once for the whole recording; an embedding takes the fbank frames
+    whose centres fall in the chosen segmentation frames, mean-normalised over those frames.
+    """
+
+    def __init__(self, session: ort.InferenceSession, audio: np.ndarray, pool: Executor) -> None:
+        self._session = session
+        self._pool = pool
+        self._features = kaldi_fbank(audio)
+        centres = FRAME_SHIFT * np.arange(len(self._features)) + FRAME_LENGTH / 2
+        # Segmentation frame (global grid) nearest to each fbank frame's centre; non-decreasing.
+        self._grid = np.rint((centres - FRAME_CENTRE) / FRAME_STEP).astype(np.int64).clip(min=0)
+
+    def _frames(self, window: int, mask: np.ndarray) -> np.ndarray:
+        offset = window * WINDOW_STEP_FRAMES
+        lo, hi = np.searchsorted(self._grid, [offset, offset + FRAMES_PER_WINDOW])
+        chosen = self._features[lo:hi][mask[self._grid[lo:hi] - offset]]
+        cap = int(MAX_EMBED_S * SAMPLE_RATE / FRAME_SHIFT)
+        if len(chosen) > cap:
+            middle = (len(chosen) - cap) // 2
+            chosen = chosen[middle:middle + cap]
+        return chosen
+
+    def embed(self, requests: list[tuple[int, np.ndarray]]) -> list[np.ndarray | None]:
+        """Unit embeddings for (window, frame mask) pairs; None where too little is selected."""
+
+        def run(features: np.ndarray) -> np.ndarray | None:
+            if len(features) < MIN_EMBED_FRAMES:
+                return None
+            vector = self._session.run(None, {"features": normalise(features)[None]})[0][0]
+            return _unit(vector)
+
+        return list(self._pool.map(run, [self._frames(w, m) for w, m in requests]))
+
+
+def _speech_mask(window: np.ndarray, speaker: int,
+                 frames: slice = slice(None)) -> tuple[np.ndarray, float]:
+    """Frames to embed one speaker from (solo frames when there are enough) and its solo seconds."""
+    within = np.zeros(len(window), dtype=bool)
+    within[frames] = window[frames, speaker]
+    solo = within & (window.sum(axis=1) == 1)
+    clean_s = float(solo.sum() * FRAME_S)
+    return (solo if clean_s >= MIN_CLEAN_S else within), clean_s
+
+
+def _embed_locals(embedder: _Embedder, activity: np.ndarray) -> list[_Local]:
+    """Embed every active local speaker of every window, run by run.
+
+    Each run of at least MIN_RUN_S is embedded on its own (so that a run can later move to
+    another cluster); the local speaker's embedding is their mean, weighted by length. A local
+    speaker without such runs gets one embedding from all its speech.
+    """
+    parts, requests = [], []
     for w, window in enumerate(activity):
-        offset = w * WINDOW_STEP_FRAMES
-        in_window = (to_grid >= offset) & (to_grid < offset + FRAMES_PER_WINDOW)
-        local_frame = np.where(in_window, to_grid - offset, 0)
-        solo_frames = window.sum(axis=1) == 1
         for s in np.flatnonzero(window.any(axis=0)):
-            solo = window[:, s] & solo_frames
-            clean_s = float(solo.sum() * FRAME_S)
-            mask = solo if clean_s >= MIN_CLEAN_S else window[:, s]
-            chosen = features[in_window & mask[local_frame]]
-            if len(chosen) > max_frames:
-                middle = (len(chosen) - max_frames) // 2
-                chosen = chosen[middle:middle + max_frames]
-            if len(chosen) < 20:  # CAM++ downsamples time by 8; too little left to pool
-                continue
-            vector = session.run(None, {"features": normalise(chosen)[None]})[0][0]
-            locals_.append(_Local(w, int(s), vector / (np.linalg.norm(vector) + 1e-12), clean_s))
+            runs = [r for r in _runs(window[:, s]) if (r.stop - r.start) * FRAME_S >= MIN_RUN_S]
+            for run in runs or [slice(None)]:
+                mask = _speech_mask(window, s, run)[0]
+                parts.append((w, int(s), run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S)))
+                requests.append((w, mask))
+    grouped: dict[tuple[int, int], list[tuple[slice, np.ndarray, float]]] = {}
+    for (w, s, run, seconds), vector in zip(parts, embedder.embed(requests)):
+        if vector is not None:
+            grouped.setdefault((w, s), []).append((run, vector, seconds))
+    locals_ = []
+    for (w, s), pieces in grouped.items():
+        mean = sum(seconds * vector for _, vector, seconds in pieces)
+        clean_s = _speech_mask(activity[w], s)[1]
+        locals_.append(_Local(w, s, _unit(mean), clean_s, [(r, v) for r, v, _ in pieces]))
     return locals_
 
 
@@ -184,9 +249,11 @@ def _cluster(locals_: list[_Local], wanted: int, bounds: tuple[int, int] | None)
     """(k, 192) unit centroids of the global speakers.
 
     With `bounds`, `wanted` is only the default: it drops while the two closest clusters are
-    one voice, and grows while one more cluster is a clearly different voice.
+    one voice, and grows while one more cluster leaves all clusters clearly different voices.
     """
-    reliable = [x for x in locals_ if x.clean_s >= MIN_RELIABLE_S] or locals_
+    reliable = [x for x in locals_ if x.clean_s >= MIN_RELIABLE_S]
+    if len(reliable) < wanted:
+        reliable = locals_
     vectors = np.stack([x.embedding for x in reliable])
     weights = np.array([max(x.clean_s, FRAME_S) for x in reliable])
     merges = np.zeros((0, 2), dtype=np.int64)
@@ -198,7 +265,10 @@ def _cluster(locals_: list[_Local], wanted: int, bounds: tuple[int, int] | None)
     if bounds is None:
         return centroids
     low, high = bounds
-    while len(centroids) > low and _closest_pair(centroids) < SAME_SPEAKER_DISTANCE:
+    same = SAME_SPEAKER_DISTANCE
+    if _second_voice_share(reliable) < TWO_VOICE_SHARE:
+        same = SAME_SPEAKER_DISTANCE_ALONE
+    while len(centroids) > low and _closest_pair(centroids) < same:
         centroids = _centroids(vectors, weights, merges, len(centroids) - 1)
     while len(centroids) < min(high, len(reliable)):
         more = _centroids(vectors, weights, merges, len(centroids) + 1)
@@ -206,6 +276,17 @@ def _cluster(locals_: list[_Local], wanted: int, bounds: tuple[int, int] | None)
             break
         centroids = more
     return centroids
+
+
+def _second_voice_share(reliable: list[_Local]) -> float:
+    """Share of solo speech that the segmentation model gave to a window's second, third
+    local speaker: near zero when it never heard two voices in one window."""
+    per_window: dict[int, list[float]] = {}
+    for x in reliable:
+        per_window.setdefault(x.window, []).append(x.clean_s)
+    total = sum(sum(v) for v in per_window.values())
+    others = sum(sum(v) - max(v) for v in per_window.values())
+    return others / total if total else 0.0
 
 
 def _centroids(vectors: np.ndarray, weights: np.ndarray, merges: np.ndarray, k: int) -> np.ndarray:
@@ -269,7 +350,44 @@ def _assign(locals_: list[_Local], centroids: np.ndarray) -> dict[tuple[int, int
     return assignment
 
 
-def _aggregate(activity: np.ndarray, assignment: dict[tuple[int, int], int], k: int) -> np.ndarray:
+def _label_frames(activity: np.ndarray, assignment: dict[tuple[int, int], int]) -> np.ndarray:
+    """(windows, 3, 589) cluster of each local speaker's active frames, -1 elsewhere."""
+    labels = np.full(activity.transpose(0, 2, 1).shape, -1, dtype=np.int64)
+    for (w, s), cluster in assignment.items():
+        labels[w, s, activity[w, :, s]] = cluster
+    return labels
+
+
+def _runs(active: np.ndarray) -> list[slice]:
+    """Stretches of activity, pauses under RUN_GAP_S bridged."""
+    edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    runs: list[list[int]] = []
+    for start, end in zip(starts, ends):
+        if runs and (start - runs[-1][1]) * FRAME_S < RUN_GAP_S:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    return [slice(a, b) for a, b in runs]
+
+
+def _relabel_runs(labels: np.ndarray, locals_: list[_Local], centroids: np.ndarray) -> None:
+    """Move a run of a local speaker that clearly sounds like another cluster to that cluster."""
+    if len(centroids) < 2:
+        return
+    for local in locals_:
+        if len(local.runs) < 2:  # a single run is what the local speaker's embedding heard
+            continue
+        for run, vector in local.runs:
+            span = labels[local.window, local.index, run]
+            current = span.max()
+            similarity = centroids @ vector
+            best = int(similarity.argmax())
+            if current >= 0 and best != current and similarity[best] - similarity[current] >= RUN_MARGIN:
+                span[span >= 0] = best
+
+
+def _aggregate(activity: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """(frames, k) bool timeline: per frame, the top-n clusters, n = the windows' speaker count.
 
     Overlapping windows are averaged with a Hamming weight, which trusts window centres more
@@ -283,10 +401,9 @@ def _aggregate(activity: np.ndarray, assignment: dict[tuple[int, int], int], k: 
     for w, window in enumerate(activity):
         span = slice(w * WINDOW_STEP_FRAMES, w * WINDOW_STEP_FRAMES + FRAMES_PER_WINDOW)
         clusters = np.zeros((FRAMES_PER_WINDOW, k))
-        for s in range(window.shape[1]):
-            if (w, s) in assignment:
-                c = assignment[(w, s)]
-                clusters[:, c] = np.maximum(clusters[:, c], window[:, s])
+        for local in labels[w]:
+            active = local >= 0
+            clusters[np.flatnonzero(active), local[active]] = 1.0
         score[span] += weight * clusters
         speakers[span] += weight * window.sum(axis=1, keepdims=True)
         total[span] += weight

@@ -1,0 +1,43 @@
+"""Accuracy measures against a sample's truth, shared by the benchmarks and the tests.
+
+Truth files (samples/truth/*.json) hold turns with role, start, end and text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import opencc
+from rapidfuzz.distance import Levenshtein
+
+_NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
+_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
+_t2s = opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Compare characters only: Simplified, no punctuation or spaces, Latin lower-cased.
+
+    Digits are read out one by one (工号1024 = 工号一零二四), the usual text normalisation
+    for Mandarin CER, since Whisper writes numbers in digits and the scripts in characters.
+    """
+    return _NOT_TEXT.sub("", _t2s.convert(text)).lower().translate(_DIGITS)
+
+
+def char_edits(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance, reference length) after normalising both; CER is their ratio."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    return Levenshtein.distance(ref, hyp), len(ref)
+
+
+def true_role_of_word(word_text: str, start: float, end: float, turns: list[dict]) -> str:
+    """The truth turn a recognised word belongs to: by time, and by text where turns overlap."""
+    text = normalise(word_text)
+    covering = [t for t in turns if t["start"] - 0.25 <= end and start <= t["end"] + 0.25]
+    if len(covering) > 1 and text:
+        by_text = [t for t in covering if text in normalise(t["text"])]
+        covering = by_text or covering
+    if covering:
+        return max(covering, key=lambda t: min(end, t["end"]) - max(start, t["start"]))["role"]
+    middle = (start + end) / 2
+    return min(turns, key=lambda t: max(t["start"] - middle, middle - t["end"]))["role"]
