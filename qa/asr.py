@@ -6,6 +6,7 @@ configuration), so nothing is fetched at run time.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,8 @@ import opencc
 
 from qa.config import AsrConfig
 from qa.types import Word
+
+log = logging.getLogger(__name__)
 
 
 class ModelMissingError(RuntimeError):
@@ -84,6 +87,23 @@ class Transcriber:
         }
 
     def transcribe(self, audio: np.ndarray) -> list[Word]:
+        """Words of the audio; an automatically chosen GPU that cannot run falls back to the CPU.
+
+        CTranslate2 sees a GPU through the driver but loads cuBLAS/cuDNN only at the first
+        inference, so a machine with a GPU and the wrong CUDA libraries fails only here.
+        """
+        try:
+            return self._transcribe(audio)
+        except RuntimeError as exc:
+            unusable_gpu = any(lib in str(exc).lower() for lib in ("cuda", "cublas", "cudnn"))
+            if not (unusable_gpu and self.runtime.device == "cuda" and self.config.device == "auto"):
+                raise
+            log.warning("the GPU cannot run the model (%s); using the CPU instead", exc)
+            self.runtime = AsrRuntime("cpu", "int8")
+            self.model = _load_model(str(self.model_dir), "cpu", "int8", self.config.cpu_threads)
+            return self._transcribe(audio)
+
+    def _transcribe(self, audio: np.ndarray) -> list[Word]:
         cfg = self.config
         options: dict[str, Any] = dict(
             language=cfg.language,
