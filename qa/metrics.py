@@ -10,6 +10,9 @@ import re
 import opencc
 from rapidfuzz.distance import Levenshtein
 
+from qa.transcript import Transcript
+from qa.types import SpeakerSegment, Turn, Word
+
 _NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
 _DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 _t2s = opencc.OpenCC("t2s")
@@ -41,3 +44,29 @@ def true_role_of_word(word_text: str, start: float, end: float, turns: list[dict
         return max(covering, key=lambda t: min(end, t["end"]) - max(start, t["start"]))["role"]
     middle = (start + end) / 2
     return min(turns, key=lambda t: max(t["start"] - middle, middle - t["end"]))["role"]
+
+
+def transcript_from_truth(truth: dict) -> Transcript:
+    """The transcript a perfect recogniser and diarizer would give for a sample's truth file.
+
+    Each character becomes a word with evenly spread times, so scoring can be checked against
+    what was really said, apart from recognition errors.
+    """
+    speakers = {"agent": "A", "customer": "C"}
+    turns, segments = [], []
+    for t in truth["turns"]:
+        chars = list(t["text"])
+        step = (t["end"] - t["start"]) / max(len(chars), 1)
+        words = [Word(c, round(t["start"] + i * step, 3), round(t["start"] + (i + 1) * step, 3), 1.0,
+                      speakers[t["role"]]) for i, c in enumerate(chars)]
+        turns.append(Turn(speakers[t["role"]], t["role"], t["start"], t["end"], t["text"], words))
+        segments.append(SpeakerSegment(speakers[t["role"]], t["start"], t["end"]))
+    return Transcript(
+        call_id=truth["call_id"],
+        audio={"duration": truth["duration"], "channels": truth["channels"], "sha256": ""},
+        asr={"model": "truth"},
+        diarization={"method": "truth", "num_speakers": 2},
+        roles={"agent": "A", "speakers": {"A": "agent", "C": "customer"}, "confidence": 1.0, "evidence": []},
+        segments=segments,
+        turns=turns,
+    )

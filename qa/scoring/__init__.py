@@ -1,0 +1,1 @@
+"""Checklist scoring: transcripts in, item verdicts with evidence and a call score out."""

@@ -1,0 +1,267 @@
+"""Score a transcript against a rule set: one verdict per checklist item, then the call's score.
+
+Confidence says how far an inspector can trust a verdict without listening: it falls with the
+recognition probability of the words a verdict rests on, with sound-alike or approximate
+matches, with doubt about which speaker is the agent, and near the limits of timing items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa.scoring.facts import CallFacts, call_facts
+from qa.scoring.loader import LoadedChecklist, RuleSet
+from qa.scoring.patterns import Hit, Pattern
+from qa.scoring.schema import Item, Scope
+from qa.scoring.scorecard import Evidence, Scorecard, Verdict, apply_template
+from qa.scoring.text import SearchText
+from qa.transcript import Transcript
+
+HOW_TRUST = {"exact": 1.0, "regex": 1.0, "absent": 0.95, "sound": 0.85, "fuzzy": 0.8}
+ABSENCE_TRUST = 0.9  # "not said" is as sure as the recognition of the window searched
+TURN_SLACK_S = 0.5  # a turn this close to a silence counts as just before or after it
+
+
+@dataclass
+class _Outcome:
+    verdict: str
+    confidence: float
+    reason: str
+    evidence: list[Evidence]
+
+
+class CallContext:
+    """One transcript prepared for scoring: facts, and search texts built once per scope."""
+
+    def __init__(self, transcript: Transcript, rules: RuleSet, direction: str | None) -> None:
+        self.transcript = transcript
+        self.turns = transcript.turns
+        self.role_confidence = float(transcript.roles.get("confidence", 1.0))
+        if direction:
+            source = "given"
+        else:
+            direction, source = self._infer_direction(rules)
+        self.facts: CallFacts = call_facts(transcript, direction, source)
+        self._texts: dict[tuple, SearchText] = {}
+
+    def _infer_direction(self, rules: RuleSet) -> tuple[str, str]:
+        """Outbound when the agent's first turn has an outbound cue and no inbound one."""
+        first_agent = next((i for i, t in enumerate(self.turns) if t.role == "agent"), None)
+        if first_agent is None:
+            return "inbound", "default (the agent never spoke)"
+        text = SearchText(self.turns, [first_agent])
+        cued = {d for d, cue in rules.direction_cues.items() if cue.find(text)}
+        if cued == {"outbound"}:
+            return "outbound", "inferred: outbound cue in the agent's first turn"
+        if "inbound" in cued:
+            return "inbound", "inferred: inbound cue in the agent's first turn"
+        return "inbound", "default (no cue in the agent's first turn)"
+
+    def turn_indices(self, speaker: str, scope: Scope | None) -> list[int]:
+        chosen = [i for i, t in enumerate(self.turns) if speaker == "anyone" or t.role == speaker]
+        if scope is None or not chosen:
+            return chosen
+        if scope.first_turns:
+            return chosen[: scope.first_turns]
+        if scope.last_turns:
+            return chosen[-scope.last_turns:]
+        call_start, call_end = self.turns[0].start, max(t.end for t in self.turns)
+        if scope.first_seconds:
+            return [i for i in chosen if self.turns[i].start < call_start + scope.first_seconds]
+        return [i for i in chosen if self.turns[i].end > call_end - scope.last_seconds]
+
+    def text(self, indices: list[int]) -> SearchText:
+        key = tuple(indices)
+        if key not in self._texts:
+            self._texts[key] = SearchText(self.turns, indices)
+        return self._texts[key]
+
+    def hit_evidence(self, text: SearchText, hit: Hit) -> Evidence:
+        if hit.how == "absent":
+            return self.window_evidence(text.indices)
+        span = text.span(hit.start, hit.end)
+        turn = self.turns[span.turn]
+        words = turn.words[span.first_word: span.last_word + 1]
+        confidence = HOW_TRUST[hit.how] * (0.5 + 0.5 * text.min_probability(hit.start, hit.end))
+        return Evidence(start=words[0].start, end=words[-1].end, turn=span.turn, role=turn.role, text=turn.text,
+                        matched="".join(w.text for w in words), how=hit.how, confidence=round(confidence, 3))
+
+    def window_evidence(self, indices: list[int]) -> Evidence:
+        if not indices:
+            return Evidence(start=0.0, end=0.0, how="window")
+        turns = [self.turns[i] for i in indices]
+        return Evidence(start=turns[0].start, end=turns[-1].end, how="window",
+                        text=" / ".join(t.text for t in turns)[:200])
+
+    def window_trust(self, indices: list[int]) -> float:
+        """How well the searched turns were recognised: mean word probability, mapped to 0.5-1."""
+        probs = [w.prob for i in indices for w in self.turns[i].words]
+        return 0.5 + 0.5 * (sum(probs) / len(probs)) if probs else 0.5
+
+
+def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outcome:
+    indices = ctx.turn_indices(item.speaker, item.scope)
+    text = ctx.text(indices)
+    hits = patterns["match"].find(text)
+    if hits:
+        evidence = [ctx.hit_evidence(text, h) for h in hits[:3]]
+        confidence = max(e.confidence or 0.0 for e in evidence)
+        return _Outcome("pass", confidence, "found", evidence)
+    reason = "not said in the turns searched" if indices else "no turns to search"
+    return _Outcome("fail", ABSENCE_TRUST * ctx.window_trust(indices), reason, [ctx.window_evidence(indices)])
+
+
+def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outcome:
+    indices = ctx.turn_indices(item.speaker, item.scope)
+    text = ctx.text(indices)
+    hits = patterns["match"].find(text)
+    if len(hits) >= item.min_count:
+        evidence = [ctx.hit_evidence(text, h) for h in hits]
+        strongest = sorted((e.confidence or 0.0 for e in evidence), reverse=True)[: item.min_count]
+        return _Outcome("fail", min(strongest), f"said {len(hits)} time(s)", evidence[:10])
+    found = f"said {len(hits)} time(s), fewer than {item.min_count}" if hits else "not said"
+    return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), found,
+                    [ctx.hit_evidence(text, h) for h in hits] or [ctx.window_evidence(indices)])
+
+
+def _agent_turn_near(ctx: CallContext, t: float, before: bool) -> int | None:
+    """Index of the agent's last turn ending by t (before) or first turn starting from t (after)."""
+    agent = [i for i, turn in enumerate(ctx.turns) if turn.role == "agent"]
+    if before:
+        ending = [i for i in agent if ctx.turns[i].end <= t + TURN_SLACK_S]
+        return ending[-1] if ending else None
+    starting = [i for i in agent if ctx.turns[i].start >= t - TURN_SLACK_S]
+    return starting[0] if starting else None
+
+
+def _said_in(ctx: CallContext, index: int | None, pattern: Pattern) -> Evidence | None:
+    if index is None:
+        return None
+    text = ctx.text([index])
+    hits = pattern.find(text)
+    return ctx.hit_evidence(text, hits[0]) if hits else None
+
+
+def _silence_evidence(start: float, end: float, note: str) -> Evidence:
+    return Evidence(start=round(start, 3), end=round(end, 3), how="silence", text=note)
+
+
+def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+    holds = ctx.facts.holds(rules.template.hold.min_silence_s)
+    failures, evidence, trust = [], [], []
+    for start, end in holds:
+        said_before = _said_in(ctx, _agent_turn_near(ctx, start, before=True), patterns["before"])
+        said_after = _said_in(ctx, _agent_turn_near(ctx, end, before=False), patterns["after"])
+        evidence.append(_silence_evidence(start, end, f"hold {end - start:.1f} s"))
+        for label, found in (("before", said_before), ("after", said_after)):
+            if found:
+                evidence.append(found)
+                trust.append(found.confidence or 0.0)
+            else:
+                failures.append(f"nothing {label} the {end - start:.0f} s hold at {start:.0f} s")
+                trust.append(ABSENCE_TRUST)
+    if failures:
+        return _Outcome("fail", min(trust), "; ".join(failures), evidence)
+    return _Outcome("pass", min(trust, default=ABSENCE_TRUST), f"{len(holds)} hold(s) announced and closed", evidence)
+
+
+def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+    excuse = patterns.get("unless_before")
+    long_ones = ctx.facts.holds(item.min_silence_s)
+    unexcused = [(s, e) for s, e in long_ones
+                 if excuse is None or _said_in(ctx, _agent_turn_near(ctx, s, before=True), excuse) is None]
+    evidence = [_silence_evidence(s, e, f"silence {e - s:.1f} s") for s, e in unexcused]
+    if unexcused:
+        longest = max(e - s for s, e in unexcused)
+        margin = min(1.0, (longest - item.min_silence_s) / item.min_silence_s)
+        return _Outcome("fail", 0.75 + 0.2 * margin, f"{len(unexcused)} silence(s) of ≥ {item.min_silence_s:g} s",
+                        evidence)
+    note = f"no unannounced silence of ≥ {item.min_silence_s:g} s"
+    return _Outcome("pass", 0.95, note + (f" ({len(long_ones)} announced)" if long_ones else ""), [])
+
+
+def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+    events = ctx.facts.cut_ins(item.min_overlap_s)
+    mono = ctx.transcript.audio.get("channels") == 1
+    evidence = [Evidence(start=round(a, 3), end=round(a + o, 3), how="overlap", role="agent",
+                         text=f"agent started while the customer spoke; both talked for {o:.1f} s")
+                for a, _, o in events]
+    trust = 0.8 if mono else 0.95  # overlaps on one channel come from a model, on two from VAD
+    if len(events) > item.max_count:
+        strongest = max(o for _, _, o in events)
+        return _Outcome("fail", trust * min(1.0, 0.6 + 0.4 * strongest / (2 * item.min_overlap_s)),
+                        f"cut in {len(events)} time(s)", evidence)
+    return _Outcome("pass", trust, f"cut in {len(events)} time(s), allowed {item.max_count}", evidence)
+
+
+def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+    cpm = ctx.facts.agent_cpm
+    if cpm is None:
+        return _Outcome("na", 1.0, "too little agent speech to measure", [])
+    low, high = item.min_cpm or 0.0, item.max_cpm or float("inf")
+    evidence = [Evidence(start=0.0, end=round(ctx.facts.agent_seconds, 3), how="rate", role="agent",
+                         text=f"{cpm:.0f} characters per minute over {ctx.facts.agent_seconds:.0f} s of agent speech")]
+    bound = low if cpm < low else high if cpm > high else None
+    nearest = min((b for b in (low, high) if 0 < b < float("inf")), key=lambda b: abs(cpm - b))
+    margin = min(1.0, abs(cpm - nearest) / (0.1 * nearest))
+    if bound is not None:
+        return _Outcome("fail", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟, outside {low:g}-{high:g}", evidence)
+    return _Outcome("pass", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟", evidence)
+
+
+PHRASE_RULES = {"require": _require, "forbid": _forbid}
+TIMING_RULES: dict[str, Callable[[CallContext, Item, dict[str, Pattern], RuleSet], _Outcome]] = {
+    "hold": _hold, "dead_air": _dead_air, "interruption": _interruption, "speech_rate": _speech_rate,
+}
+
+
+def _not_applicable(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> str | None:
+    when = item.when
+    if when is None:
+        return None
+    if when.direction and when.direction != ctx.facts.direction:
+        return f"only on {when.direction} calls; this call is {ctx.facts.direction}"
+    if when.hold is not None:
+        held = bool(ctx.facts.holds(rules.template.hold.min_silence_s))
+        if held != when.hold:
+            return "only when the agent put the customer on hold" if when.hold else "only without a hold"
+    if "when.customer_said" in patterns:
+        if not patterns["when.customer_said"].find(ctx.text(ctx.turn_indices("customer", None))):
+            return "only when the customer says so (condition not met)"
+    return None
+
+
+def _evaluate(ctx: CallContext, checklist: LoadedChecklist, item: Item, rules: RuleSet) -> Verdict:
+    skip = _not_applicable(ctx, item, checklist.patterns[item.id], rules)
+    if skip:
+        outcome = _Outcome("na", 1.0, skip, [])
+    elif item.type in PHRASE_RULES:
+        outcome = PHRASE_RULES[item.type](ctx, item, checklist.patterns[item.id])
+        if item.speaker != "anyone":  # the verdict is only as sure as who the agent is
+            outcome.confidence *= ctx.role_confidence
+    else:
+        outcome = TIMING_RULES[item.type](ctx, item, checklist.patterns[item.id], rules)
+    return Verdict(item=item.id, checklist=checklist.checklist.id, area=checklist.checklist.area, name=item.name,
+                   explain=item.explain, verdict=outcome.verdict, confidence=round(outcome.confidence, 3),
+                   deduct=item.deduct, fatal=item.fatal, reason=outcome.reason, evidence=outcome.evidence)
+
+
+def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | None = None) -> Scorecard:
+    """Verdicts for every item of every checklist, and the score by the rule set's template."""
+    ctx = CallContext(transcript, rules, direction)
+    verdicts = [_evaluate(ctx, checklist, item, rules) for checklist, item in rules.items()]
+    facts = ctx.facts
+    card = Scorecard(
+        call_id=transcript.call_id,
+        audio_sha256=transcript.audio.get("sha256", ""),
+        checklists=[{"id": c.checklist.id, "version": c.checklist.version, "sha256": c.sha256}
+                    for c in rules.checklists],
+        template={"id": rules.template.id, "version": rules.template.version, "sha256": rules.template_sha256},
+        facts={"direction": facts.direction, "direction_source": facts.direction_source,
+               "holds": [[round(s, 2), round(e, 2)] for s, e in facts.holds(rules.template.hold.min_silence_s)],
+               "agent_cpm": round(facts.agent_cpm, 1) if facts.agent_cpm else None,
+               "role_confidence": ctx.role_confidence},
+        verdicts=verdicts,
+    )
+    return apply_template(card, rules.template)

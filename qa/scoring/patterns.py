@@ -1,0 +1,233 @@
+"""What a checklist item listens for: phrases, sound-alikes, small edits, regular expressions and
+their combinations, compiled once and searched in a SearchText.
+
+YAML forms (see README "Checklists"):
+
+    您好                                   a phrase: characters or sound (pinyin), small edits
+    {phrase: 工号, sound: true, edits: 0}  a phrase with its options (sound: by default from 3 characters)
+    {regex: "工号[零一二三四五六七八九]+"}    a regular expression over the normalised text
+    [您好, 你好]  or  {any: [...]}          one of them
+    {all: [...]}                          every one, anywhere in the searched turns
+    {none: [...]}                         none of them
+    {near: [工号, 为您服务], within: 12}     all of them, no more than 12 characters apart
+    any of the dict forms may add  unless: <pattern>  to drop hits that lie inside its hits
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz.fuzz import partial_ratio_alignment
+
+from qa.scoring.text import SearchText, normalise, sound
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_REGEX_DIGIT = r"[零一二三四五六七八九十百千万两]"
+# Phrases this short match by sound only when asked (sound: true): two syllables sound alike by
+# chance too often (气死 = 七四 in a phone number). Product default.
+MIN_SOUND_CHARS = 3
+
+
+class PatternError(ValueError):
+    """A pattern in a checklist is malformed; `path` says where inside the item's `match`."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Where a pattern matched: chars[start:end] of the SearchText, and how."""
+
+    start: int
+    end: int
+    how: str  # exact | sound | fuzzy | regex
+    edits: int = 0
+
+
+class Pattern:
+    unless: Pattern | None = None
+
+    def find(self, text: SearchText) -> list[Hit]:
+        hits = self._find(text)
+        if self.unless is not None and hits:
+            excused = self.unless.find(text)
+            hits = [h for h in hits if not any(e.start <= h.start and h.end <= e.end for e in excused)]
+        return hits
+
+    def _find(self, text: SearchText) -> list[Hit]:
+        raise NotImplementedError
+
+    def phrases(self) -> list[str]:
+        """The literal phrases inside (for hot words and documentation)."""
+        return []
+
+
+@dataclass
+class Phrase(Pattern):
+    text: str
+    by_sound: bool
+    edits: int
+    unless: Pattern | None = None
+    _sound: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_sound = self.by_sound and bool(_HAN.search(self.text))
+        self._sound = sound(self.text)
+
+    def _find(self, text: SearchText) -> list[Hit]:
+        haystack, needle = (text.sound, self._sound) if self.by_sound else (text.chars, self.text)
+        hits = []
+        start = haystack.find(needle)
+        while start >= 0:
+            end = start + len(needle)
+            hits.append(Hit(start, end, "exact" if text.chars[start:end] == self.text else "sound"))
+            start = haystack.find(needle, start + 1)
+        if hits or not self.edits:
+            return hits
+        cutoff = 100.0 * (1 - self.edits / len(needle)) - 1e-9
+        found = partial_ratio_alignment(needle, haystack, score_cutoff=cutoff)
+        if found is None or SearchText.SEPARATOR in haystack[found.dest_start:found.dest_end]:
+            return []
+        edits = round((100 - found.score) / 100 * len(needle))
+        return [Hit(found.dest_start, found.dest_end, "fuzzy", max(1, edits))]
+
+    def phrases(self) -> list[str]:
+        return [self.text]
+
+
+@dataclass
+class Regex(Pattern):
+    source: str
+    unless: Pattern | None = None
+    _compiled: re.Pattern = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._compiled = re.compile(self.source.replace(r"\d", _REGEX_DIGIT))
+
+    def _find(self, text: SearchText) -> list[Hit]:
+        return [Hit(m.start(), m.end(), "regex") for m in self._compiled.finditer(text.chars) if m.end() > m.start()]
+
+
+@dataclass
+class AnyOf(Pattern):
+    parts: list[Pattern]
+    unless: Pattern | None = None
+
+    def _find(self, text: SearchText) -> list[Hit]:
+        return sorted((h for p in self.parts for h in p.find(text)), key=lambda h: h.start)
+
+    def phrases(self) -> list[str]:
+        return [p for part in self.parts for p in part.phrases()]
+
+
+@dataclass
+class AllOf(AnyOf):
+    def _find(self, text: SearchText) -> list[Hit]:
+        found = [p.find(text) for p in self.parts]
+        return sorted((h for hs in found for h in hs), key=lambda h: h.start) if all(found) else []
+
+
+@dataclass
+class NoneOf(AnyOf):
+    """Found (as an empty, zero-width hit at 0) when none of the parts is."""
+
+    def _find(self, text: SearchText) -> list[Hit]:
+        return [] if any(p.find(text) for p in self.parts) else [Hit(0, 0, "absent")]
+
+
+@dataclass
+class Near(AnyOf):
+    within: int = 10
+
+    def _find(self, text: SearchText) -> list[Hit]:
+        found = [p.find(text) for p in self.parts]
+        if not all(found):
+            return []
+        hits: list[Hit] = []
+        for anchor in found[0]:
+            group = [anchor]
+            for others in found[1:]:
+                close = [h for h in others if abs(h.start - anchor.start) <= self.within + (anchor.end - anchor.start)]
+                if not close:
+                    break
+                group.append(min(close, key=lambda h: abs(h.start - anchor.start)))
+            else:
+                hits.extend(group)
+        return sorted(set(hits), key=lambda h: h.start)
+
+
+COMBINATORS = {"any": AnyOf, "all": AllOf, "none": NoneOf, "near": Near}
+KEYS = {"phrase": {"sound", "edits"}, "regex": set(), **{k: set() for k in COMBINATORS}}
+KEYS["near"] = {"within"}
+
+
+def auto_edits(text: str) -> int:
+    """Edits tolerated in a required phrase: one per four characters (product default)."""
+    return len(text) // 4
+
+
+def compile_pattern(raw: Any, fuzzy: bool, path: tuple[str | int, ...] = ()) -> Pattern:
+    """Build a Pattern from its YAML form; `fuzzy` turns on default small-edit tolerance.
+
+    Raises PatternError naming the path inside the pattern and what was expected.
+    """
+    if isinstance(raw, str):
+        return _phrase(raw, {}, fuzzy, path)
+    if isinstance(raw, list):
+        return AnyOf(_parts(raw, fuzzy, path))
+    if not isinstance(raw, dict):
+        raise PatternError(path, f"expected a phrase, a list or a mapping, got {type(raw).__name__}")
+    kinds = [k for k in KEYS if k in raw]
+    if len(kinds) != 1:
+        raise PatternError(path, f"expected exactly one of {', '.join(KEYS)}; "
+                                 f"got {', '.join(map(str, raw)) or 'nothing'}")
+    kind = kinds[0]
+    unknown = set(raw) - {kind, "unless"} - KEYS[kind]
+    if unknown:
+        raise PatternError(path, f"unknown key(s) {', '.join(sorted(map(str, unknown)))} for {kind}")
+    unless = compile_pattern(raw["unless"], False, (*path, "unless")) if "unless" in raw else None
+    if kind == "phrase":
+        pattern = _phrase(raw["phrase"], raw, fuzzy, (*path, "phrase"))
+    elif kind == "regex":
+        if not isinstance(raw["regex"], str):
+            raise PatternError((*path, "regex"), "expected a regular expression as text")
+        try:
+            pattern = Regex(raw["regex"])
+        except re.error as exc:
+            raise PatternError((*path, "regex"), f"invalid regular expression: {exc}") from exc
+    else:
+        if not isinstance(raw[kind], list) or not raw[kind]:
+            raise PatternError((*path, kind), f"{kind} needs a non-empty list of patterns")
+        parts = _parts(raw[kind], fuzzy, (*path, kind))
+        if kind == "near":
+            within = raw.get("within", 10)
+            if not isinstance(within, int) or isinstance(within, bool) or within < 0:
+                raise PatternError((*path, "within"), "expected a whole number of characters ≥ 0")
+            if len(parts) < 2:
+                raise PatternError((*path, kind), "near needs at least two patterns")
+            pattern = Near(parts, within=within)
+        else:
+            pattern = COMBINATORS[kind](parts)
+    pattern.unless = unless
+    return pattern
+
+
+def _parts(raw: list, fuzzy: bool, path: tuple[str | int, ...]) -> list[Pattern]:
+    return [compile_pattern(item, fuzzy, (*path, i)) for i, item in enumerate(raw)]
+
+
+def _phrase(raw: Any, options: dict, fuzzy: bool, path: tuple[str | int, ...]) -> Phrase:
+    if not isinstance(raw, str) or not normalise(raw):
+        raise PatternError(path, "expected a phrase with at least one letter or character")
+    text = normalise(raw)
+    by_sound = options.get("sound", len(_HAN.findall(text)) >= MIN_SOUND_CHARS)
+    if not isinstance(by_sound, bool):
+        raise PatternError((*path[:-1], "sound"), "expected true or false")
+    edits = options.get("edits", auto_edits(text) if fuzzy else 0)
+    if not isinstance(edits, int) or isinstance(edits, bool) or not 0 <= edits < max(len(text), 1):
+        raise PatternError((*path[:-1], "edits"), f"expected a whole number from 0 to {len(text) - 1}")
+    return Phrase(text, by_sound, edits)

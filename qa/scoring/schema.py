@@ -1,0 +1,145 @@
+"""The checklist and scoring-template file formats, validated with pydantic.
+
+A checklist (schema qa.checklist/1) is a list of items a quality manager writes in YAML; the
+scoring template (qa.scoring/1) turns item verdicts into a score and a grade. Every figure in
+them is editable; the defaults that ship are in qa/checklists/.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Area = Literal["greeting", "closing", "courtesy", "forbidden", "acoustic"]
+Speaker = Literal["agent", "customer", "anyone"]
+PHRASE_TYPES = ("require", "forbid")
+ACOUSTIC_TYPES = ("dead_air", "interruption", "speech_rate", "hold")
+ItemType = Literal["require", "forbid", "dead_air", "interruption", "speech_rate", "hold"]
+
+# Which settings each item type takes (beyond the common ones), and which it needs.
+TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    "require": ({"match", "speaker", "scope"}, {"match"}),
+    "forbid": ({"match", "speaker", "scope", "min_count"}, {"match"}),
+    "dead_air": ({"min_silence_s", "unless_before"}, {"min_silence_s"}),
+    "interruption": ({"min_overlap_s", "max_count"}, {"min_overlap_s"}),
+    "speech_rate": ({"min_cpm", "max_cpm"}, set()),
+    "hold": ({"before", "after"}, {"before", "after"}),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scope(_Strict):
+    """Where to listen: the first or last turns or seconds of the speaker, else everywhere."""
+
+    first_turns: int | None = Field(None, ge=1)
+    first_seconds: float | None = Field(None, gt=0)
+    last_turns: int | None = Field(None, ge=1)
+    last_seconds: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_at_most(self) -> Scope:
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of first_turns, first_seconds, last_turns, last_seconds, not {given}")
+        return self
+
+
+class When(_Strict):
+    """Conditions for an item to apply; otherwise its verdict is 'not applicable'."""
+
+    direction: Literal["inbound", "outbound"] | None = None
+    hold: bool | None = None
+    customer_said: Any = None  # a pattern: the item applies only if the customer said it
+
+
+class Item(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    name: str = Field(min_length=1)
+    explain: str = ""
+    source: str = ""
+    type: ItemType
+    speaker: Speaker = "agent"
+    scope: Scope | None = None
+    when: When | None = None
+    match: Any = None
+    min_count: int = Field(1, ge=1)
+    deduct: float = Field(0, ge=0, le=100)
+    fatal: bool = False
+    min_silence_s: float | None = Field(None, gt=0)
+    unless_before: Any = None
+    min_overlap_s: float | None = Field(None, gt=0)
+    max_count: int = Field(0, ge=0)
+    min_cpm: float | None = Field(None, gt=0)
+    max_cpm: float | None = Field(None, gt=0)
+    before: Any = None
+    after: Any = None
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> Item:
+        allowed, needed = TYPE_FIELDS[self.type]
+        common = {"id", "name", "explain", "source", "type", "when", "deduct", "fatal"}
+        given = {k for k in self.model_fields_set if k not in common}
+        if stray := sorted(given - allowed):
+            raise ValueError(f"{', '.join(stray)} does not apply to a {self.type} item "
+                             f"(it takes {', '.join(sorted(allowed)) or 'no settings'})")
+        if missing := sorted(needed - given):
+            raise ValueError(f"a {self.type} item needs {', '.join(missing)}")
+        if self.type == "speech_rate" and self.min_cpm is None and self.max_cpm is None:
+            raise ValueError("a speech_rate item needs min_cpm, max_cpm or both")
+        if self.min_cpm and self.max_cpm and self.min_cpm >= self.max_cpm:
+            raise ValueError("min_cpm must be below max_cpm")
+        if not self.deduct and not self.fatal:
+            raise ValueError("an item needs deduct (points) or fatal: true")
+        return self
+
+
+class Checklist(_Strict):
+    schema_: Literal["qa.checklist/1"] = Field(alias="schema")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int | str
+    name: str
+    area: Area
+    description: str = ""
+    items: list[Item] = Field(min_length=1)
+
+
+class Grade(_Strict):
+    name: str
+    min_score: float = Field(ge=0)
+
+
+class HoldDetection(_Strict):
+    min_silence_s: float = Field(4.0, gt=0)
+
+
+class DirectionDetection(_Strict):
+    """Cues in the agent's first turn when the call's direction is not given."""
+
+    outbound: Any = None
+    inbound: Any = None
+
+
+class ScoringTemplate(_Strict):
+    schema_: Literal["qa.scoring/1"] = Field(alias="schema")
+    id: str
+    version: int | str
+    base: float = Field(100, gt=0)
+    fatal_score: float = Field(0, ge=0)
+    min_score: float = Field(0, ge=0)
+    review_below_confidence: float = Field(0.7, ge=0, le=1)
+    grades: list[Grade] = Field(min_length=1)
+    hold: HoldDetection = HoldDetection()
+    direction: DirectionDetection = DirectionDetection()
+
+    @model_validator(mode="after")
+    def _grades_descend(self) -> ScoringTemplate:
+        bounds = [g.min_score for g in self.grades]
+        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
+            raise ValueError("grades must be listed from the highest min_score down, each different")
+        if bounds[-1] != 0:
+            raise ValueError("the last grade needs min_score: 0 so that every score has a grade")
+        return self
