@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from qa.batch import stderr, transcribe_each
 from qa.config import Config, ConfigError, load_config
-from qa.errors import CallError
 from qa.modelstore.manifest import REPO_ROOT
+from qa.scoring.commands import checklist, process, score
 
-stderr = Console(stderr=True)
+
 SAMPLES_DIR = REPO_ROOT / "samples" / "calls"
 AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".amr", ".flac", ".ogg", ".opus", ".aac", ".wma"}
 
@@ -32,42 +32,27 @@ def main(ctx: click.Context, config_path: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[current]}"), console=stderr, transient=False,
-    )
-
+main.add_command(score)
+main.add_command(process)
+main.add_command(checklist)
 
 def transcribe_batch(config: Config, paths: list[Path], out: Path | None, formats: tuple[str, ...]) -> int:
     """Process each file, write or print its transcript; return the number of failures."""
-    from qa.asr import ModelMissingError
-    from qa.pipeline import SpeechPipeline
     from qa.transcript import render
 
-    pipeline = SpeechPipeline(config)
     failures = 0
     if out:
         out.mkdir(parents=True, exist_ok=True)
-    with _progress() as progress:
-        task = progress.add_task("transcribing", total=len(paths), current="", visible=len(paths) > 1)
-        for path in paths:
-            progress.update(task, current=path.name)
-            try:
-                transcript = pipeline.process(path)
-            except CallError as exc:
-                failures += 1
-                progress.console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
-            except ModelMissingError as exc:
-                raise click.ClickException(str(exc)) from exc
+    for path, transcript in transcribe_each(config, paths):
+        if transcript is None:
+            failures += 1
+            continue
+        for fmt in formats:
+            text = render(transcript, fmt)
+            if out:
+                (out / f"{path.stem}.{fmt}").write_text(text, encoding="utf-8")
             else:
-                for fmt in formats:
-                    text = render(transcript, fmt)
-                    if out:
-                        (out / f"{path.stem}.{fmt}").write_text(text, encoding="utf-8")
-                    else:
-                        click.echo(text)
-            progress.advance(task)
+                click.echo(text)
     return failures
 
 

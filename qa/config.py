@@ -58,12 +58,18 @@ class TurnConfig(_Section):
     max_gap_s: float = Field(2.0, description="a longer pause inside one speaker's speech starts a new turn")
 
 
+class ScoringConfig(_Section):
+    checklists_dir: Path | None = Field(None, description="folder of checklist YAML files; default: the bundled qa/checklists")
+    template: Path | None = Field(None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
+
+
 class Config(_Section):
     models_dir: Path = Field(default_factory=default_models_dir)
     audio: AudioConfig = Field(default_factory=AudioConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)
     diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
     turns: TurnConfig = Field(default_factory=TurnConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
     def asr_model_path(self) -> Path:
         candidate = Path(self.asr.model).expanduser()

@@ -30,6 +30,9 @@ _REGEX_DIGIT = r"[零一二三四五六七八九十百千万两]"
 MIN_SOUND_CHARS = 3
 
 
+_RANK = {"exact": 0, "regex": 0, "absent": 0, "sound": 1, "fuzzy": 2}
+
+
 class PatternError(ValueError):
     """A pattern in a checklist is malformed; `path` says where inside the item's `match`."""
 
@@ -118,7 +121,15 @@ class AnyOf(Pattern):
     unless: Pattern | None = None
 
     def _find(self, text: SearchText) -> list[Hit]:
-        return sorted((h for p in self.parts for h in p.find(text)), key=lambda h: h.start)
+        """Hits of every part; where parts overlap (您好 and 你好 both near one place), the
+        exact or closest one stands for them."""
+        hits = sorted((h for p in self.parts for h in p.find(text)), key=lambda h: (h.start, _RANK[h.how], -h.end))
+        kept: list[Hit] = []
+        for hit in hits:
+            if kept and hit.start < kept[-1].end:
+                continue
+            kept.append(hit)
+        return kept
 
     def phrases(self) -> list[str]:
         return [p for part in self.parts for p in part.phrases()]
