@@ -138,11 +138,13 @@ def main() -> None:
         pipeline.process(SAMPLES / "calls" / f"{next(t for t in truths if t['channels'] == 1)['call_id']}.wav")
 
     results = []
-    print(f"{'call':28} {'ch':>2} {'dur s':>6} {'CER':>6} {'role ok':>8} {'spk err':>8} {'pipe s':>7} {'fw s':>6} {'agent p':>7}")
+    print(f"{'call':28} {'ch':>2} {'dur s':>6} {'CER':>6} {'role ok':>8} {'spk err':>8} "
+          f"{'pipe s':>7} {'fw s':>6} {'agent p':>7}")
     for truth in truths:
         r = evaluate(pipeline, SAMPLES / "calls" / f"{truth['call_id']}.wav", truth)
         results.append(r)
-        print(f"{r.call_id:28} {r.channels:>2} {r.duration:6.1f} {r.cer:6.1%} {r.words_right_role / max(r.words, 1):8.1%} "
+        role_share = r.words_right_role / max(r.words, 1)
+        print(f"{r.call_id:28} {r.channels:>2} {r.duration:6.1f} {r.cer:6.1%} {role_share:8.1%} "
               f"{r.speech_error:8.1%} {r.pipeline_s:7.2f} {r.baseline_s:6.2f} {r.agent_confidence:7.2f}")
     summary = summarise(results)
     asr = pipeline.transcriber.describe()

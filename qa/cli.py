@@ -14,7 +14,6 @@ from qa.config import Config, ConfigError, load_config
 from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.commands import checklist, process, score
 
-
 SAMPLES_DIR = REPO_ROOT / "samples" / "calls"
 AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".amr", ".flac", ".ogg", ".opus", ".aac", ".wma"}
 

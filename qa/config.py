@@ -27,7 +27,8 @@ class AudioConfig(_Section):
 
 
 class AsrConfig(_Section):
-    model: str = Field("whisper-base", description="a model name under models_dir, or a path to any CTranslate2 Whisper model directory")
+    model: str = Field("whisper-base", description="a model name under models_dir, or a path to any "
+                       "CTranslate2 Whisper model directory")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="auto: float16 on CUDA, int8 on CPU")
     cpu_threads: int = 0
@@ -47,8 +48,11 @@ class AsrConfig(_Section):
 
 class DiarizationConfig(_Section):
     backend: Literal["onnx", "pyannote"] = "onnx"
-    pyannote_pipeline: str | None = Field(None, description="local pyannote.audio pipeline directory or config.yaml (backend: pyannote)")
-    stereo_roles: list[Literal["agent", "customer"]] = Field(default_factory=lambda: ["agent", "customer"], description="role of channel 0 and channel 1 in stereo recordings")
+    pyannote_pipeline: str | None = Field(
+        None, description="local pyannote.audio pipeline directory or config.yaml (backend: pyannote)")
+    stereo_roles: list[Literal["agent", "customer"]] = Field(
+        default_factory=lambda: ["agent", "customer"],
+        description="role of channel 0 and channel 1 in stereo recordings")
     num_speakers: int | None = Field(None, description="force a speaker count for mono calls")
     expected_speakers: int = 2
     max_speakers: int = 4
@@ -59,8 +63,10 @@ class TurnConfig(_Section):
 
 
 class ScoringConfig(_Section):
-    checklists_dir: Path | None = Field(None, description="folder of checklist YAML files; default: the bundled qa/checklists")
-    template: Path | None = Field(None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
+    checklists_dir: Path | None = Field(
+        None, description="folder of checklist YAML files; default: the bundled qa/checklists")
+    template: Path | None = Field(
+        None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
 
 
 class Config(_Section):
