@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 
 from qa.config import AudioConfig
 from qa.errors import CallError
+from qa.files import sha256_of
 
 
 @dataclass
@@ -38,14 +38,6 @@ class DecodedAudio:
 
     def mono(self) -> np.ndarray:
         return self.samples.mean(axis=0) if self.channels > 1 else self.samples[0]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _wav_missing_bytes(path: Path) -> int:
@@ -141,7 +133,7 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
         note = "both channels carry the same signal: treated as mono"
     return DecodedAudio(
         path=str(path),
-        sha256=file_sha256(path),
+        sha256=sha256_of(path),
         samples=samples,
         sample_rate=config.sample_rate,
         source_rate=source_rate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,10 @@ def transcribe_each(config: Config, paths: list[Path]) -> Iterator[tuple[Path, T
                 raise click.ClickException(str(exc)) from exc
             yield path, transcript
             progress.advance(task)
+
+
+def exit_if_failed(failures: int, total: int) -> None:
+    """End a batch command with exit code 1, saying how many files failed, if any did."""
+    if failures:
+        stderr.print(f"{failures} of {total} file(s) failed")
+        sys.exit(1)

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from qa.batch import stderr, transcribe_each
+from qa.batch import exit_if_failed, transcribe_each
 from qa.config import Config, ConfigError, load_config
 from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.commands import checklist, process, score
@@ -70,9 +70,7 @@ def transcribe(config: Config, audio: tuple[Path, ...], out: Path | None, format
     batch goes on; the exit code is 1 when any file failed.
     """
     failures = transcribe_batch(config, list(audio), out, formats)
-    if failures:
-        stderr.print(f"{failures} of {len(audio)} file(s) failed")
-        sys.exit(1)
+    exit_if_failed(failures, len(audio))
 
 
 @main.group()
@@ -129,20 +127,27 @@ def models_list() -> None:
               show_default=True, help="Where the transcripts go.")
 @click.pass_obj
 def demo(config: Config, out: Path) -> None:
-    """Process the bundled sample calls and show who said what."""
-    paths = sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-    failures = transcribe_batch(config, paths, out, ("json", "txt"))
-    table = Table("call", "agent", "confidence", "turns", "first agent turn")
+    """Process the bundled sample calls: transcripts, scorecards and a summary table."""
+    from qa.scoring.engine import score_transcript
+    from qa.scoring.loader import load_rules
     from qa.transcript import Transcript
 
+    rules = load_rules(config.scoring.checklists_dir, config.scoring.template)
+    paths = sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    failures = transcribe_batch(config, paths, out, ("json", "txt"))
+    table = Table("call", "turns", "agent (conf.)", "score", "grade", "failed items")
     for path in paths:
         json_path = out / f"{path.stem}.json"
         if not json_path.exists():
             continue
-        t = Transcript.load(json_path)
-        first = next((turn.text for turn in t.turns if turn.role == "agent"), "")
-        table.add_row(t.call_id, str(t.roles["agent"]), f"{t.roles['confidence']:.2f}", str(len(t.turns)), first[:40])
+        transcript = Transcript.load(json_path)
+        card = score_transcript(transcript, rules)
+        (out / f"{path.stem}.score.json").write_text(card.to_json(), encoding="utf-8")
+        failed = ", ".join(v.name for v in card.verdicts if v.verdict == "fail")
+        table.add_row(card.call_id, str(len(transcript.turns)),
+                      f"{transcript.roles['agent']} ({transcript.roles['confidence']:.2f})",
+                      f"{card.score:g}", card.grade + (" 高压线" if card.fatal else ""), failed)
     Console().print(table)
-    click.echo(f"Transcripts (json, txt) of {len(paths) - failures} call(s) are in {out}/")
+    click.echo(f"Transcripts (json, txt) and scorecards (score.json) of {len(paths) - failures} call(s) are in {out}/")
     if failures:
         sys.exit(1)

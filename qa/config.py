@@ -69,13 +69,28 @@ class ScoringConfig(_Section):
         None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
 
 
+class WebConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 5000
+    secret_key: str | None = Field(None, description="session signing key; default: a random key kept in data_dir")
+    review_sample_rate: float = Field(
+        0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")
+    default_locale: str = "zh"
+
+
 class Config(_Section):
     models_dir: Path = Field(default_factory=default_models_dir)
+    data_dir: Path = Field(Path("data"), description="database, uploaded audio and keys ($QA_DATA_DIR)")
+    database_url: str | None = Field(None, description="any SQLAlchemy URL; default: SQLite in data_dir")
     audio: AudioConfig = Field(default_factory=AudioConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)
     diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
     turns: TurnConfig = Field(default_factory=TurnConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'qa.db').resolve()}"
 
     def asr_model_path(self) -> Path:
         candidate = Path(self.asr.model).expanduser()
@@ -98,6 +113,10 @@ def load_config(path: str | Path | None = None) -> Config:
             data = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+    if os.environ.get("QA_DATA_DIR") and "data_dir" not in data:
+        data["data_dir"] = os.environ["QA_DATA_DIR"]
+    if os.environ.get("QA_DATABASE_URL") and "database_url" not in data:
+        data["database_url"] = os.environ["QA_DATABASE_URL"]
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -14,13 +14,13 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from qa.files import sha256_of
 from qa.modelstore.manifest import (
     MANIFEST_DIR,
     Manifest,
     ModelFile,
     Package,
     default_models_dir,
-    sha256_of,
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,10 +64,3 @@ def load_manifest(path: Path = MANIFEST_PATH) -> Manifest:
         models[name] = Model(name, m.get("description", ""), m.get("licence", ""), files)
     return Manifest(packages, models)
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from qa.batch import stderr, transcribe_each
+from qa.batch import exit_if_failed, stderr, transcribe_each
 from qa.config import Config
 from qa.scoring.loader import ChecklistError, RuleSet, load_checklist, load_rules, load_template
 from qa.scoring.report import print_scorecard
@@ -77,8 +76,7 @@ def score(config: Config, transcripts: tuple[Path, ...], checklists: Path | None
                          highlight=False, soft_wrap=True)
             continue
         _emit(score_transcript(transcript, rules, direction), as_json, out)
-    if failures:
-        sys.exit(1)
+    exit_if_failed(failures, len(transcripts))
 
 
 @click.command()
@@ -105,9 +103,7 @@ def process(config: Config, audio: tuple[Path, ...], checklists: Path | None, te
             out.mkdir(parents=True, exist_ok=True)
             (out / f"{path.stem}.json").write_text(to_json(transcript), encoding="utf-8")
         _emit(score_transcript(transcript, rules, direction), as_json, out)
-    if failures:
-        stderr.print(f"{failures} of {len(audio)} file(s) failed")
-        sys.exit(1)
+    exit_if_failed(failures, len(audio))
 
 
 @click.group()
@@ -146,7 +142,7 @@ def list_items(config: Config, checklists: Path | None) -> None:
     """Show every item of the checklists in use, its cost and its source in the centre documents."""
     rules = _rules(config, checklists, None)
     table = Table("item", "检查项", "type", "who", "cost", "source")
-    for loaded, item in rules.items():
+    for _, item in rules.items():
         cost = "一票否决" if item.fatal else f"−{item.deduct:g}"
         table.add_row(item.id, item.name, item.type, item.speaker if item.type in ("require", "forbid") else "",
                       cost, item.source)
