@@ -1,0 +1,246 @@
+"""SQLAlchemy 2 models. Every schema change goes through an Alembic migration (qa/db/migrations).
+
+Transcripts and scorecards are stored whole as JSON (the pipeline's and the engine's contracts,
+qa.transcript/1 and qa.scorecard/1); what pages filter and sort on is copied into columns.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("agent", "inspector", "manager", "admin")
+CALL_STATES = ("queued", "processing", "scored", "in_review", "confirmed", "failed")
+JOB_STATES = ("queued", "running", "done", "failed")
+APPEAL_STATES = ("open", "upheld", "rejected")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+    agents: Mapped[list[Agent]] = relationship(back_populates="team")
+
+
+class Agent(Base):
+    """An agent (坐席) as the calls know them: `code` is the agent id in the call metadata."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+
+    team: Mapped[Team | None] = relationship(back_populates="agents")
+    calls: Mapped[list[Call]] = relationship(back_populates="agent")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # for role agent
+    locale: Mapped[str] = mapped_column(String(10), default="zh")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agent: Mapped[Agent | None] = relationship()
+
+
+class Call(Base):
+    """One recorded call. The same audio (by SHA-256) is one call, however often it is uploaded."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    audio_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    original_name: Mapped[str] = mapped_column(String(255))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    direction: Mapped[str | None] = mapped_column(String(10))  # inbound | outbound | None: infer
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    customer_number: Mapped[str] = mapped_column(String(40), default="")  # masked
+    duration: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(Float)  # current: confirmed if reviewed, else automatic
+    grade: Mapped[str] = mapped_column(String(20), default="")
+    fatal: Mapped[bool] = mapped_column(Boolean, default=False)
+    risk: Mapped[float] = mapped_column(Float, default=0.0)  # queue order, highest first
+    sampled: Mapped[bool] = mapped_column(Boolean, default=False)  # passing call drawn for review
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    agent: Mapped[Agent | None] = relationship(back_populates="calls")
+    transcript: Mapped[Transcript | None] = relationship(back_populates="call", uselist=False)
+    verdicts: Mapped[list[ItemVerdict]] = relationship(back_populates="call", order_by="ItemVerdict.position")
+    review: Mapped[Review | None] = relationship(back_populates="call", uselist=False)
+
+    __table_args__ = (
+        Index("ix_calls_queue", "state", "risk"),
+        Index("ix_calls_agent_started", "agent_id", "started_at"),
+    )
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="transcript")
+
+
+class Scoring(Base):
+    """One automatic scoring of a call (a call is re-scored when checklists change)."""
+
+    __tablename__ = "scorings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    scorecard: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score: Mapped[float] = mapped_column(Float)
+    grade: Mapped[str] = mapped_column(String(20))
+    fatal: Mapped[bool] = mapped_column(Boolean, default=False)
+    checklists: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ItemVerdict(Base):
+    """One checklist item of a call: the automatic verdict and what people decided."""
+
+    __tablename__ = "item_verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    scoring_id: Mapped[int] = mapped_column(ForeignKey("scorings.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(100))
+    area: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    auto_verdict: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[float] = mapped_column(Float)
+    deduct: Mapped[float] = mapped_column(Float)
+    fatal: Mapped[bool] = mapped_column(Boolean, default=False)
+    evidence: Mapped[list[Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    final_verdict: Mapped[str | None] = mapped_column(String(10))  # set by the inspector
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    call: Mapped[Call] = relationship(back_populates="verdicts")
+    appeal: Mapped[Appeal | None] = relationship(back_populates="verdict", uselist=False)
+
+    @property
+    def verdict(self) -> str:
+        return self.final_verdict or self.auto_verdict
+
+    __table_args__ = (UniqueConstraint("call_id", "item", name="uq_item_verdicts_call_item"),)
+
+
+class Review(Base):
+    """An inspector's review of a call. `version` guards against two inspectors saving at once."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), unique=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="review")
+    inspector: Mapped[User] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Appeal(Base):
+    """An agent's appeal against one confirmed item, decided by another inspector; once per item."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verdict_id: Mapped[int] = mapped_column(ForeignKey("item_verdicts.id"), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    agent_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    verdict: Mapped[ItemVerdict] = relationship(back_populates="appeal")
+
+
+class AuditEntry(Base):
+    """Who changed what, when, from what to what. Never updated or deleted."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    user: Mapped[User | None] = relationship()
+
+
+class Job(Base):
+    """A unit of background work (process one call). Claimed by one worker at a time."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="process")
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_jobs_state_created", "state", "created_at"),)
