@@ -226,9 +226,9 @@ def _not_applicable(ctx: CallContext, item: Item, patterns: dict[str, Pattern], 
         held = bool(ctx.facts.holds(rules.template.hold.min_silence_s))
         if held != when.hold:
             return "only when the agent put the customer on hold" if when.hold else "only without a hold"
-    if "when.customer_said" in patterns:
-        if not patterns["when.customer_said"].find(ctx.text(ctx.turn_indices("customer", None))):
-            return "only when the customer says so (condition not met)"
+    said = patterns.get("when.customer_said")
+    if said is not None and not said.find(ctx.text(ctx.turn_indices("customer", None))):
+        return "only when the customer says so (condition not met)"
     return None
 
 

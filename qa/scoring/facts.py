@@ -8,6 +8,7 @@ does not look like silence and a VAD gap inside a turn does not either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from qa.scoring.text import normalise
 from qa.transcript import Transcript
@@ -72,5 +73,5 @@ def call_facts(transcript: Transcript, direction: str, direction_source: str) ->
             agent_seconds += turn.end - turn.start
     speech = {role: _merge(iv) for role, iv in by_role.items()}
     everyone = _merge([iv for ivs in speech.values() for iv in ivs])
-    silences = [(a[1], b[0]) for a, b in zip(everyone, everyone[1:])]
+    silences = [(a[1], b[0]) for a, b in pairwise(everyone)]
     return CallFacts(direction, direction_source, speech, silences, agent_chars, agent_seconds)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import partial_ratio_alignment
 
 from qa.scoring.text import SearchText, normalise, sound
@@ -91,12 +92,31 @@ class Phrase(Pattern):
             start = haystack.find(needle, start + 1)
         if hits or not self.edits:
             return hits
+        # partial_ratio (an Indel ratio) finds candidates fast but also passes a window that
+        # differs by one dropped and one added character (two edits: 部工号一 for 不好意思 by
+        # sound); each candidate is confirmed by Levenshtein distance, else the search goes on.
         cutoff = 100.0 * (1 - self.edits / len(needle)) - 1e-9
-        found = partial_ratio_alignment(needle, haystack, score_cutoff=cutoff)
-        if found is None or SearchText.SEPARATOR in haystack[found.dest_start:found.dest_end]:
-            return []
-        edits = round((100 - found.score) / 100 * len(needle))
-        return [Hit(found.dest_start, found.dest_end, "fuzzy", max(1, edits))]
+        offset = 0
+        while (found := partial_ratio_alignment(needle, haystack[offset:], score_cutoff=cutoff)) is not None:
+            hit = self._confirm(needle, haystack, offset + found.dest_start, offset + found.dest_end)
+            if hit is not None:
+                return [hit]
+            offset += found.dest_start + 1
+        return []
+
+    def _confirm(self, needle: str, haystack: str, start: int, end: int) -> Hit | None:
+        """The closest stretch around haystack[start:end] within self.edits of the needle."""
+        best: tuple[int, int, int, int] | None = None
+        for a in range(max(0, start - self.edits), start + self.edits + 1):
+            for b in range(max(a + 1, end - self.edits), min(len(haystack), end + self.edits) + 1):
+                window = haystack[a:b]
+                if SearchText.SEPARATOR in window:
+                    continue
+                edits = Levenshtein.distance(needle, window, score_cutoff=self.edits)
+                key = (edits, abs(len(window) - len(needle)), a, b)
+                if edits <= self.edits and (best is None or key < best):
+                    best = key
+        return None if best is None else Hit(best[2], best[3], "fuzzy", max(1, best[0]))
 
     def phrases(self) -> list[str]:
         return [self.text]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Area = Literal["greeting", "closing", "courtesy", "forbidden", "acoustic"]
 Speaker = Literal["agent", "customer", "anyone"]
@@ -135,11 +135,12 @@ class ScoringTemplate(_Strict):
     hold: HoldDetection = HoldDetection()
     direction: DirectionDetection = DirectionDetection()
 
-    @model_validator(mode="after")
-    def _grades_descend(self) -> ScoringTemplate:
-        bounds = [g.min_score for g in self.grades]
+    @field_validator("grades")
+    @classmethod
+    def _grades_descend(cls, grades: list[Grade]) -> list[Grade]:
+        bounds = [g.min_score for g in grades]
         if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
             raise ValueError("grades must be listed from the highest min_score down, each different")
         if bounds[-1] != 0:
             raise ValueError("the last grade needs min_score: 0 so that every score has a grade")
-        return self
+        return grades
