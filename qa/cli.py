@@ -11,11 +11,14 @@ from rich.table import Table
 
 from qa.batch import exit_if_failed, transcribe_each
 from qa.config import Config, ConfigError, load_config
+from qa.db.commands import db, users
+from qa.files import AUDIO_SUFFIXES
+from qa.ingest_commands import ingest, rescore, retry, worker
 from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.commands import checklist, process, score
+from web.commands import serve
 
 SAMPLES_DIR = REPO_ROOT / "samples" / "calls"
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".amr", ".flac", ".ogg", ".opus", ".aac", ".wma"}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +37,13 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 main.add_command(score)
 main.add_command(process)
 main.add_command(checklist)
+main.add_command(db)
+main.add_command(users)
+main.add_command(ingest)
+main.add_command(worker)
+main.add_command(rescore)
+main.add_command(retry)
+main.add_command(serve)
 
 def transcribe_batch(config: Config, paths: list[Path], out: Path | None, formats: tuple[str, ...]) -> int:
     """Process each file, write or print its transcript; return the number of failures."""

@@ -75,7 +75,9 @@ class WebConfig(_Section):
     secret_key: str | None = Field(None, description="session signing key; default: a random key kept in data_dir")
     review_sample_rate: float = Field(
         0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")
-    default_locale: str = "zh"
+    default_locale: Literal["zh", "en"] = "zh"
+    timezone: str = Field("Asia/Shanghai", description="time zone dates are shown in")
+    secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (set behind TLS)")
 
 
 class Config(_Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from qa.align import assign_words_by_segments, build_turns
@@ -46,8 +47,11 @@ class SpeechPipeline:
         )
         return segments, "pyannote-segmentation-3.0+campplus (onnx)"
 
-    def process(self, path: str | Path) -> Transcript:
+    def process(self, path: str | Path, on_stage: Callable[[str], None] | None = None) -> Transcript:
+        """Transcribe one recording; `on_stage` hears "decode", "asr" and "diarize" as each begins,
+        so a job queue can show where a long call is."""
         path = Path(path)
+        announce = on_stage or (lambda _stage: None)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -57,13 +61,16 @@ class SpeechPipeline:
             timings[stage] = round(now - clock, 3)
             clock = now
 
+        announce("decode")
         audio = load_audio(path, self.config.audio)
         lap("decode")
+        announce("asr")
         words = self.transcriber.transcribe(audio.mono())
         lap("asr")
         if not words:
             raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio")
 
+        announce("diarize")
         stereo_roles = None
         if audio.channels == 2:
             segments = diarize_stereo(audio.samples, audio.sample_rate)

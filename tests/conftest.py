@@ -1,18 +1,26 @@
-"""Shared fixtures: the repository's sample calls and the built models."""
+"""Shared fixtures: the repository's sample calls, the built models, and test databases."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from qa.config import Config  # noqa: E402
+from qa.db.session import Database, open_database, upgrade  # noqa: E402
 from qa.modelstore.manifest import REPO_ROOT, default_models_dir  # noqa: E402
 
 SAMPLES = REPO_ROOT / "samples"
+pytest_plugins = ["webworld"]  # the review, web and browser tests' call centre (world, app, client)
 
 
 def sample_truth(call_id: str) -> dict:
@@ -29,3 +37,79 @@ def models_dir() -> Path:
     if not (path / "whisper-base" / "model.bin").is_file():
         pytest.fail(f"models are not built in {path}: run ./install.sh (qa models install)")
     return path
+
+
+# --- Databases: every storage and job test runs on SQLite and on PostgreSQL -------------------
+
+POSTGRES_URL = os.environ.get("QA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_problem() -> str | None:
+    """Why the test PostgreSQL server cannot be used, or None when it can."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means the same: no usable server
+        return " ".join(str(exc).split())[:300]
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test server's URL; skips (fails when QA_CI=1) when it cannot be reached."""
+    problem = _postgres_problem()
+    if problem:
+        reason = f"PostgreSQL at {POSTGRES_URL} is not usable (set QA_TEST_POSTGRES_URL): {problem}"
+        if os.environ.get("QA_CI") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose connections work in a fresh schema of their own, dropped after the test."""
+    from sqlalchemy import create_engine, make_url, text
+
+    schema = f"qa_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(postgres_server).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_config(request: pytest.FixtureRequest, tmp_path: Path) -> Config:
+    """Settings with a data directory of the test's own and an empty database: SQLite in that
+    directory, or a fresh PostgreSQL schema."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    return Config(data_dir=tmp_path / "data", database_url=url)
+
+
+@pytest.fixture
+def migrated_db(db_config: Config) -> Iterator[Database]:
+    """The database of `db_config`, migrated to the current schema."""
+    database = open_database(db_config)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+def run_qa(config: Config, *args: str, stdin: str | None = None) -> Result:
+    """Run the `qa` command on `config`'s data directory and database, through a settings file as a
+    user would."""
+    from qa.cli import main
+
+    settings = config.data_dir.parent / "qa.yaml"
+    settings.write_text(yaml.safe_dump({"data_dir": str(config.data_dir), "database_url": config.database_url}),
+                        encoding="utf-8")
+    return CliRunner().invoke(main, ["--config", str(settings), *args], input=stdin)

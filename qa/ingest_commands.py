@@ -1,0 +1,150 @@
+"""`qa ingest`, `qa worker`, `qa rescore` and `qa retry`: the call queue from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from qa.batch import exit_if_failed, progress_bar, stderr
+from qa.config import Config
+from qa.db.commands import connected
+from qa.db.models import Call, Job
+from qa.scoring.commands import _rules as load_rules_or_exit
+from qa.store import IngestError, ingest_file, read_metadata_csv, safe_name
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV describing the recordings: file, agent_id, agent_name, team, direction, started_at, "
+                   "customer_number (or 文件, 坐席工号, 坐席姓名, 班组, 呼叫方向, 开始时间, 客户号码).")
+@click.pass_obj
+def ingest(config: Config, files: tuple[Path, ...], metadata: Path | None) -> None:
+    """Store recordings and queue them for `qa worker`; one line per file: stored, already uploaded or error.
+
+    A recording already stored (same audio, whatever its name) is not queued again. Files without a
+    CSV row are described by their name if it reads <agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>,
+    else stored without an agent. Start times without an offset are China time. Exit code 1 if any
+    file could not be stored.
+    """
+    sheet = read_metadata_csv(metadata) if metadata else None
+    for problem in sheet.problems if sheet else []:
+        stderr.print(f"[yellow]bad row, ignored[/yellow] {problem}", highlight=False, soft_wrap=True)
+    failures = 0
+    with connected(config) as database, progress_bar() as progress:
+        task = progress.add_task("storing", total=len(files), current="", visible=len(files) > 1)
+        for path in files:
+            progress.update(task, current=path.name)
+            row = sheet.rows.get(safe_name(path.name)) if sheet else None
+            try:
+                result = ingest_file(database, config, path, path.name, row)
+                label = "stored" if result.created else "already uploaded"
+                progress.console.print(f"{label}  {path}: {result.message}", highlight=False, soft_wrap=True)
+            except IngestError as exc:
+                failures += 1
+                progress.console.print(f"[red]error[/red]  {path}: {exc}", highlight=False, soft_wrap=True)
+            progress.advance(task)
+    exit_if_failed(failures, len(files))
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Exit when no job is left instead of waiting for new ones.")
+@click.option("--name", help="Worker name recorded on the jobs it takes (default: host:pid).")
+@click.option("--poll", type=float, default=2.0, show_default=True,
+              help="Seconds between looks at an empty queue.")
+@click.option("--stale-after", type=float,
+              help="Requeue jobs another worker has had running this many seconds: it died (default: an hour).")
+@click.pass_obj
+def worker(config: Config, once: bool, name: str | None, poll: float, stale_after: float | None) -> None:
+    """Process queued calls: transcribe, score and store each; one line per call.
+
+    Run as many as the machine has room for (on PostgreSQL, on several machines): each job is
+    taken by one worker. Stopped with Ctrl-C, a worker puts its current job back in the queue.
+    With --once the exit code is 1 if any call failed.
+    """
+    from qa.asr import ModelMissingError
+    from qa.jobs import DEFAULT_STALE_AFTER_S, Worker
+
+    rules = load_rules_or_exit(config, None, None)
+    failures = 0
+    with connected(config) as database, progress_bar() as progress:
+        with database.session() as session:
+            queued = session.scalar(select(func.count()).select_from(Job).where(Job.state == "queued"))
+        overall = progress.add_task("calls", total=queued if once else None, current="")
+        stage = progress.add_task("", total=1.0, current="", visible=False)
+
+        def on_update(job: Job, call: Call) -> None:
+            nonlocal failures
+            if job.state == "running":
+                progress.update(stage, description=f"call {call.id}", completed=job.progress,
+                                current=f"{job.stage} · {call.original_name}", visible=True)
+                return
+            progress.update(stage, visible=False)
+            progress.advance(overall)
+            if job.state == "failed":
+                failures += 1
+                line = f"[red]failed[/red]  call {call.id} {call.original_name}: {job.error}"
+            else:
+                line = (f"scored  call {call.id} {call.original_name}: {call.score:g} {call.grade}"
+                        + (" 高压线" if call.fatal else ""))
+            progress.console.print(line, highlight=False, soft_wrap=True)
+
+        runner = Worker(database, config, rules, name=name, poll_s=poll, stale_after_s=stale_after or DEFAULT_STALE_AFTER_S,
+                        on_update=on_update)
+        try:
+            processed = runner.run(stop_when_idle=once)
+        except ModelMissingError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+    if once:
+        click.echo(f"{processed} call(s) processed" if processed else "no call was queued")
+        exit_if_failed(failures, processed)
+
+
+@click.command()
+@click.argument("call_ids", nargs=-1, type=int)
+@click.pass_obj
+def rescore(config: Config, call_ids: tuple[int, ...]) -> None:
+    """Score stored transcripts again with the current checklists, without transcribing again.
+
+    CALL_IDS: only these calls; default: every processed call not yet confirmed by an inspector
+    (confirmed calls keep their scores). Inspectors' decisions on items are kept.
+    """
+    from qa.jobs import rescore as rescore_calls
+
+    rules = load_rules_or_exit(config, None, None)
+    with connected(config) as database:
+        done = rescore_calls(database, rules, list(call_ids) or None, config.web.review_sample_rate)
+    skipped = sorted(set(call_ids) - set(done))
+    click.echo(f"re-scored {len(done)} call(s)"
+               + (f"; not re-scored (confirmed, unprocessed or unknown): {skipped}" if skipped else ""))
+
+
+@click.command()
+@click.argument("call_ids", nargs=-1, type=int)
+@click.pass_obj
+def retry(config: Config, call_ids: tuple[int, ...]) -> None:
+    """Queue failed calls for processing again (after fixing what made them fail).
+
+    CALL_IDS: only these calls; default: every failed call.
+    """
+    from qa.jobs import retry as retry_call
+
+    with connected(config) as database:
+        if not call_ids:
+            with database.session() as session:
+                call_ids = tuple(session.scalars(select(Call.id).where(Call.state == "failed").order_by(Call.id)))
+        problems = []
+        for call_id in call_ids:
+            try:
+                retry_call(database, call_id)
+            except ValueError as exc:
+                problems.append(str(exc))
+    for problem in problems:
+        stderr.print(f"[red]error[/red] {problem}", highlight=False)
+    click.echo(f"queued {len(call_ids) - len(problems)} call(s) again; run `qa worker` to process them")
+    exit_if_failed(len(problems), len(call_ids))
+

@@ -1,0 +1,320 @@
+"""Background processing of calls: a queue of jobs in the database that survives crashes.
+
+A worker claims the oldest queued job, runs the speech pipeline on the stored audio, scores the
+transcript and stores everything in one transaction at the end, committing the stage it is in as
+it goes so the web app can show progress. Every write a worker makes to its job is fenced by the
+claim (job id, state 'running' and the attempt number it claimed): a worker presumed dead whose
+job was requeued and claimed again cannot overwrite the newer run's results.
+
+The same `run_job` can be called from a distributed queue (Celery, RQ) instead of `Worker`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from qa.asr import ModelMissingError
+from qa.config import Config, WebConfig
+from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
+from qa.db.session import Database
+from qa.errors import CallError
+from qa.pipeline import SpeechPipeline
+from qa.scoring.engine import score_transcript
+from qa.scoring.loader import RuleSet
+from qa.scoring.scorecard import Scorecard
+from qa.store import audio_file
+from qa.transcript import Transcript as TranscriptData
+
+log = logging.getLogger(__name__)
+
+# Share of the job done when each stage begins (ASR takes about nine tenths of the time, bench/asr.py).
+STAGE_PROGRESS = {"decode": 0.0, "asr": 0.05, "diarize": 0.85, "score": 0.95}
+# Inspector queue order (calls.risk, highest first), in tiers that never overlap; see risk_of.
+FATAL_RISK = 10_000.0
+RISK_PER_POINT = 10.0
+MAX_DOUBT_RISK = 9.99
+DEFAULT_STALE_AFTER_S = 3600.0  # longer than the slowest job: a 4-hour call at a real-time factor of 0.1 is 24 min
+DEFAULT_SAMPLE_RATE = WebConfig().review_sample_rate
+
+OnUpdate = Callable[[Job, Call], None]
+
+
+class JobLost(Exception):
+    """This worker's claim on a job is no longer valid: it was requeued as stale and claimed again."""
+
+
+def risk_of(card: Scorecard, review_below: float) -> float:
+    """How urgently an inspector should look at a call (higher first), in three tiers:
+
+    risk = 10 000 × [a fatal item failed]
+         + 10 × (points deducted by failed items)
+         + doubt, where doubt = Σ over verdicts that are not 'na' of max(0, review_below − confidence)
+           / review_below, capped at 9.99.
+
+    So a fatal failure outranks any number of deductions, one deducted point outranks any amount
+    of doubt, and among calls alike in both the least certain comes first.
+    """
+    deducted = sum(v.deduct for v in card.verdicts if v.verdict == "fail")
+    shortfall = sum(max(0.0, review_below - v.confidence) for v in card.verdicts if v.verdict != "na")
+    doubt = shortfall / review_below if review_below > 0 else 0.0
+    return FATAL_RISK * card.fatal + RISK_PER_POINT * deducted + min(MAX_DOUBT_RISK, doubt)
+
+
+def is_sampled(card: Scorecard, sha256: str, rate: float) -> bool:
+    """Whether a passing call (no item failed) is drawn for review: reproducibly, from its audio hash.
+
+    The draw is the first 64 bits of SHA-256("review-sample:" + audio SHA-256) as a fraction of 2^64.
+    """
+    if any(v.verdict == "fail" for v in card.verdicts):
+        return False
+    draw = int(hashlib.sha256(f"review-sample:{sha256}".encode()).hexdigest()[:16], 16) / 2**64
+    return draw < rate
+
+
+def claim_next(db: Database, worker_name: str) -> Job | None:
+    """Take the oldest queued job for `worker_name`, or None when there is none.
+
+    PostgreSQL skips rows another worker holds (FOR UPDATE SKIP LOCKED); SQLite, which has no row
+    locks, relies on the UPDATE … WHERE state = 'queued' matching one row: when another worker took
+    the job first nothing matches and the next job is tried.
+    """
+    while True:
+        with db.session() as session:
+            job_id = session.scalars(
+                select(Job.id).where(Job.state == "queued").order_by(Job.created_at, Job.id).limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if job_id is None:
+                return None
+            taken = session.execute(
+                update(Job).where(Job.id == job_id, Job.state == "queued")
+                .values(state="running", worker=worker_name, attempts=Job.attempts + 1, started_at=utcnow(),
+                        finished_at=None, stage="", progress=0.0, error="")
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken:
+                job = session.get_one(Job, job_id)
+                session.execute(update(Call).where(Call.id == job.call_id).values(state="processing", error=""))
+                return job
+
+
+def _fenced(session: Session, job: Job, **values: Any) -> None:
+    """Update this worker's job only while its claim holds; mirror the values on `job`."""
+    updated = session.execute(
+        update(Job).where(Job.id == job.id, Job.state == "running", Job.attempts == job.attempts)
+        .values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    if not updated:
+        raise JobLost(f"job {job.id} (attempt {job.attempts}) was taken over by another worker")
+    for key, value in values.items():
+        setattr(job, key, value)
+
+
+def _store_scorecard(session: Session, call: Call, card: Scorecard, rules: RuleSet, sample_rate: float) -> Scoring:
+    """Record a scoring of `call`: a Scoring row, the call's item verdicts replaced by the new ones
+    (keeping an inspector's decision on an item that is still there), and the call's score, grade,
+    queue order (risk) and sampling."""
+    data = card.to_dict()
+    scoring = Scoring(call_id=call.id, scorecard=data, score=card.score, grade=card.grade, fatal=card.fatal,
+                      checklists=card.checklists)
+    session.add(scoring)
+    session.flush()
+    decided = {v.item: (v.final_verdict, v.comment, v.reviewed_by) for v in session.scalars(
+        select(ItemVerdict).where(ItemVerdict.call_id == call.id, ItemVerdict.final_verdict.is_not(None)))}
+    session.execute(delete(ItemVerdict).where(ItemVerdict.call_id == call.id))
+    for position, verdict in enumerate(data["verdicts"]):
+        final, comment, reviewer = decided.get(verdict["item"], (None, "", None))
+        session.add(ItemVerdict(
+            call_id=call.id, scoring_id=scoring.id, position=position, item=verdict["item"], area=verdict["area"],
+            name=verdict["name"], auto_verdict=verdict["verdict"], confidence=verdict["confidence"],
+            deduct=verdict["deduct"], fatal=verdict["fatal"], evidence=verdict["evidence"], reason=verdict["reason"],
+            final_verdict=final, comment=comment, reviewed_by=reviewer,
+        ))
+    session.expire(call, ["verdicts"])
+    call.score, call.grade, call.fatal = card.score, card.grade, card.fatal
+    call.risk = risk_of(card, rules.template.review_below_confidence)
+    call.sampled = is_sampled(card, call.sha256, sample_rate)
+    return scoring
+
+
+def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeline, job: Job,
+            on_update: OnUpdate | None = None) -> Job:
+    """Process a claimed job: transcribe, score and store; the job ends 'done' or 'failed'.
+
+    A recording that cannot be processed (CallError) fails with its one-line reason, any other
+    error with the exception's text; neither stops the caller. Missing models (ModelMissingError)
+    and Ctrl-C are not the call's fault: the job goes back to the queue and the exception is raised.
+    `on_update(job, call)` is told of every committed stage and of the end.
+    """
+    with db.session() as session:
+        call = session.get_one(Call, job.call_id)
+    notify = on_update or (lambda _job, _call: None)
+
+    def enter(stage: str) -> None:
+        with db.session() as session:
+            _fenced(session, job, stage=stage, progress=STAGE_PROGRESS[stage])
+        notify(job, call)
+
+    try:
+        path = audio_file(config, call)
+        if not path.is_file():
+            raise CallError(call.original_name, "the stored recording is missing from the data directory")
+        transcript = pipeline.process(path, on_stage=enter)
+        transcript.call_id = str(call.id)
+        enter("score")
+        card = score_transcript(transcript, rules, call.direction)
+        with db.session() as session:
+            _fenced(session, job, state="done", stage="done", progress=1.0, finished_at=utcnow())
+            scored = session.get_one(Call, call.id)
+            session.add(Transcript(call_id=scored.id, data=transcript.to_dict()))
+            _store_scorecard(session, scored, card, rules, config.web.review_sample_rate)
+            scored.duration, scored.state, scored.error = transcript.audio["duration"], "scored", ""
+        call = scored
+    except JobLost as exc:
+        log.warning("%s; its result is discarded", exc)
+        return job
+    except (ModelMissingError, KeyboardInterrupt):  # not the call's fault: back in the queue for later
+        with db.session() as session:
+            _fenced(session, job, state="queued", worker="", stage="", progress=0.0, started_at=None)
+            session.execute(update(Call).where(Call.id == call.id).values(state="queued"))
+        raise
+    except CallError as exc:  # the decoder names the stored file; people know the call by its name
+        call = _fail(db, job, call, exc.reason.replace(str(audio_file(config, call)), call.original_name))
+    except Exception as exc:  # one bad call must not stop the queue; the reason is kept on the call
+        log.exception("job %s (call %s) failed", job.id, call.id)
+        call = _fail(db, job, call, " ".join(f"{type(exc).__name__}: {exc}".split()))
+    notify(job, call)
+    return job
+
+
+def _fail(db: Database, job: Job, call: Call, reason: str) -> Call:
+    """Record the reason on the job and the call (unless another worker has taken the job over)."""
+    try:
+        with db.session() as session:
+            _fenced(session, job, state="failed", error=reason, finished_at=utcnow())
+            call = session.get_one(Call, call.id)
+            call.state, call.error = "failed", reason
+    except JobLost as exc:
+        log.warning("%s; its failure is not recorded", exc)
+    return call
+
+
+def requeue_stale(db: Database, older_than_s: float) -> int:
+    """Put back jobs left 'running' longer than `older_than_s` (their worker died); return how many."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    with db.session() as session:
+        call_ids = session.scalars(
+            update(Job).where(Job.state == "running", Job.started_at < cutoff)
+            .values(state="queued", worker="", stage="", progress=0.0, started_at=None)
+            .returning(Job.call_id).execution_options(synchronize_session=False)
+        ).all()
+        if call_ids:
+            session.execute(update(Call).where(Call.id.in_(call_ids)).values(state="queued"))
+    if call_ids:
+        log.warning("requeued %d job(s) left running for over %.0f s", len(call_ids), older_than_s)
+    return len(call_ids)
+
+
+def retry(db: Database, call_id: int) -> Job:
+    """Queue a failed call for processing again (a new job; the failed one stays as history)."""
+    with db.session() as session:
+        retried = session.execute(
+            update(Call).where(Call.id == call_id, Call.state == "failed").values(state="queued", error="")
+        ).rowcount
+        if not retried:
+            call = session.get(Call, call_id)
+            raise ValueError(f"call {call_id} does not exist" if call is None
+                             else f"call {call_id} is {call.state}; only failed calls are retried")
+        job = Job(kind="process", call_id=call_id, state="queued")
+        session.add(job)
+    return job
+
+
+def rescore(db: Database, rules: RuleSet, call_ids: list[int] | None = None,
+            sample_rate: float = DEFAULT_SAMPLE_RATE) -> list[int]:
+    """Score stored transcripts again (after a checklist change), without transcribing again.
+
+    Every call with a transcript that is not confirmed (or those of `call_ids`) gets a new Scoring
+    and new item verdicts; confirmed calls keep theirs. An inspector's decisions on items that are
+    still there are kept, the change is written to the audit log, and an open review's version is
+    raised so an inspector working on the old verdicts reloads. Returns the ids re-scored.
+    """
+    query = select(Call.id).join(Transcript).where(Call.state != "confirmed").order_by(Call.id)
+    if call_ids is not None:
+        query = query.where(Call.id.in_(call_ids))
+    with db.session() as session:
+        ids = list(session.scalars(query))
+    for call_id in ids:
+        with db.session() as session:
+            call = session.get_one(Call, call_id)
+            before = {"score": call.score, "grade": call.grade, "fatal": call.fatal}
+            transcript = TranscriptData.from_dict(call.transcript.data)
+            scoring = _store_scorecard(session, call, score_transcript(transcript, rules, call.direction),
+                                      rules, sample_rate)
+            if call.review is not None:
+                call.review.updated_at = utcnow()
+            session.add(AuditEntry(action="rescore", entity="call", entity_id=call.id, call_id=call.id, before=before,
+                                   after={"score": call.score, "grade": call.grade, "fatal": call.fatal,
+                                          "scoring_id": scoring.id, "checklists": scoring.checklists}))
+    return ids
+
+
+class Worker:
+    """Claims and runs jobs one at a time with one pipeline, so the models are loaded once."""
+
+    def __init__(self, db: Database, config: Config, rules: RuleSet, *, name: str | None = None,
+                 poll_s: float = 2.0, stale_after_s: float = DEFAULT_STALE_AFTER_S,
+                 on_update: OnUpdate | None = None, pipeline: SpeechPipeline | None = None) -> None:
+        self.db, self.config, self.rules = db, config, rules
+        self.pipeline = pipeline or SpeechPipeline(config)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.poll_s, self.stale_after_s = poll_s, stale_after_s
+        self.on_update = on_update
+        self.thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Finish the current job, then return from run()."""
+        self._stop.set()
+
+    def run(self, stop_when_idle: bool = False) -> int:
+        """Process jobs until stopped (or, with `stop_when_idle`, until none is queued); return how many."""
+        processed = 0
+        while not self._stop.is_set():
+            requeue_stale(self.db, self.stale_after_s)
+            job = claim_next(self.db, self.name)
+            if job is None:
+                if stop_when_idle:
+                    break
+                self._stop.wait(self.poll_s)
+                continue
+            run_job(self.db, self.config, self.rules, self.pipeline, job, self.on_update)
+            processed += 1
+        return processed
+
+    def _run_logged(self) -> None:
+        try:
+            self.run()
+        except Exception:  # a thread's exception would otherwise vanish with the thread
+            log.exception("worker %s stopped", self.name)
+
+
+def start_in_thread(db: Database, config: Config, rules: RuleSet, **options: Any) -> Worker:
+    """Run a Worker in a daemon thread (for the web app); `worker.stop()` ends it after its current job.
+
+    `options` are Worker's keyword arguments (name, poll_s, stale_after_s, on_update, pipeline).
+    """
+    worker = Worker(db, config, rules, **options)
+    worker.thread = threading.Thread(target=worker._run_logged, name=f"qa-worker {worker.name}", daemon=True)
+    worker.thread.start()
+    return worker

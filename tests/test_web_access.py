@@ -1,0 +1,183 @@
+"""Who may see what: every role's pages, agents kept to their own calls, CSRF, cookies, audio
+paths, escaping."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webworld import PASSWORD, SCRIPT, World, login
+
+from qa.config import Config, WebConfig
+from qa.db.models import Call
+from web.app import create_app
+from web.charts import Point, trend_svg
+
+STAFF_PAGES = ["/queue", "/upload", "/upload/status", "/api/status", "/appeals", "/agents"]
+
+
+def _urls(w: World, call: str) -> list[str]:
+    call_id = w.calls[call]
+    return [f"/calls/{call_id}", f"/calls/{call_id}/audio", f"/api/calls/{call_id}", f"/api/calls/{call_id}/peaks"]
+
+
+@pytest.mark.parametrize("role", ["insp1", "manager1", "admin1"])
+def test_staff_see_every_page_and_every_call(client: FlaskClient, world: World, role: str) -> None:
+    login(client, role)
+    pages = STAFF_PAGES + [f"/agents/{world.agents['A1001']}", f"/agents/{world.agents['A2002']}"]
+    for url in pages + _urls(world, "bad") + _urls(world, "other"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/").headers["Location"] == "/queue"
+
+
+def test_agent_sees_own_calls_and_scorecard_only(client: FlaskClient, world: World) -> None:
+    login(client, "agent1")
+    assert client.get("/").headers["Location"] == "/scorecard"
+    assert client.get("/scorecard").headers["Location"] == f"/agents/{world.agents['A1001']}"
+    for url in [f"/agents/{world.agents['A1001']}", "/appeals"] + _urls(world, "bad"):
+        assert client.get(url).status_code == 200, url
+    for url in _urls(world, "other") + [f"/agents/{world.agents['A2002']}"]:
+        assert client.get(url).status_code == 403, url
+    for url in ["/queue", "/upload", "/upload/status", "/api/status", "/agents"]:
+        assert client.get(url).status_code == 403, url
+
+
+def test_agent_cannot_review_or_upload(client: FlaskClient, world: World) -> None:
+    login(client, "agent1")
+    call = world.calls["bad"]
+    with world.db.session() as s:
+        verdict_id = s.get_one(Call, call).verdicts[0].id
+    assert client.post(f"/calls/{call}/items/{verdict_id}", data={"verdict": "pass", "version": 0}).status_code == 403
+    assert client.post(f"/calls/{call}/confirm", data={"version": 0}).status_code == 403
+    assert client.post("/upload", data={}).status_code == 403
+    assert client.post(f"/upload/calls/{call}/retry").status_code == 403
+
+
+def test_admin_may_not_review(client: FlaskClient, world: World) -> None:
+    login(client, "admin1")
+    assert client.post(f"/calls/{world.calls['bad']}/confirm", data={"version": 0}).status_code == 403
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client: FlaskClient, world: World) -> None:
+    response = client.get(f"/calls/{world.calls['bad']}/audio")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    assert client.get("/api/status").status_code == 401
+    assert client.get("/queue").status_code == 302
+
+
+def test_sign_in_checks_the_password_and_never_redirects_off_site(client: FlaskClient) -> None:
+    assert client.post("/login", data={"username": "insp1", "password": "wrong"}).status_code == 401
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        response = client.post("/login", query_string={"next": target},
+                               data={"username": "insp1", "password": PASSWORD})
+        assert response.headers["Location"] == "/queue", target
+        client.post("/logout")
+    response = client.post("/login?next=/agents", data={"username": "insp1", "password": PASSWORD})
+    assert response.headers["Location"] == "/agents"
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_posts_without_csrf_token_are_refused(app: Flask, world: World) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    assert client.post("/login", data={"username": "insp1", "password": PASSWORD}).status_code == 400
+    token = _token(client.get("/login").get_data(as_text=True))
+    assert client.post("/login", data={"username": "insp1", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    call = world.calls["bad"]
+    with world.db.session() as s:
+        verdict = s.get_one(Call, call).verdicts[0]
+    url = f"/calls/{call}/items/{verdict.id}"
+    form = {"verdict": verdict.auto_verdict, "version": 0}
+    refused = client.post(url, data=form, headers={"Accept": "application/json"})
+    assert refused.status_code == 400 and refused.json["ok"] is False
+    with world.db.session() as s:
+        assert s.get_one(Call, call).review is None
+    token = _token(client.get(f"/calls/{call}").get_data(as_text=True))
+    accepted = client.post(url, data=form, headers={"Accept": "application/json", "X-CSRFToken": token})
+    assert accepted.status_code == 200 and accepted.json["version"] == 1
+
+
+def test_session_cookie_flags(world: World) -> None:
+    config = world.config.model_copy(update={"web": WebConfig(secret_key="k", secure_cookies=True)})
+    app = create_app(config, world.db)
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post("/login", data={"username": "insp1", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_secret_key_is_kept_in_the_data_dir(tmp_path: Path, world: World) -> None:
+    config = Config(data_dir=tmp_path / "fresh")
+    first = create_app(config, world.db).config["SECRET_KEY"]
+    assert len(first) >= 32 and (tmp_path / "fresh" / "secret_key").stat().st_mode & 0o077 == 0
+    assert create_app(config, world.db).config["SECRET_KEY"] == first
+
+
+def test_audio_supports_range_requests(client: FlaskClient, world: World) -> None:
+    login(client, "agent1")
+    response = client.get(f"/calls/{world.calls['bad']}/audio", headers={"Range": "bytes=0-99"})
+    assert response.status_code == 206
+    assert len(response.data) == 100 and response.headers["Content-Range"].startswith("bytes 0-99/")
+    assert response.data[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize("stored_path", ["../secret.txt", "audio/../../secret.txt", "/etc/passwd", "link.wav"])
+def test_audio_outside_the_data_dir_is_refused(client: FlaskClient, world: World, stored_path: str) -> None:
+    outside = world.config.data_dir.parent / "secret.txt"
+    outside.write_text("not for you", encoding="utf-8")
+    (world.config.data_dir / "link.wav").symlink_to(outside)
+    with world.db.session() as s:
+        s.get_one(Call, world.calls["bad"]).audio_path = stored_path
+    login(client, "insp1")
+    response = client.get(f"/calls/{world.calls['bad']}/audio")
+    assert response.status_code == 403
+    assert b"not for you" not in response.data and b"root:" not in response.data
+
+
+def test_transcript_text_is_escaped(client: FlaskClient, world: World) -> None:
+    login(client, "insp1")
+    html = client.get(f"/calls/{world.calls['xss']}").get_data(as_text=True)
+    assert SCRIPT not in html
+    assert "你好&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert client.get(f"/api/calls/{world.calls['xss']}").json["turns"][1]["text"] == f"你好{SCRIPT}"
+
+
+def test_chart_labels_are_escaped() -> None:
+    svg = str(trend_svg([Point("<b>9月</b>", 80, "80", "<script>")], [("<i>优秀</i>", 90)], "<caption>"))
+    assert "<b>" not in svg and "<script>" not in svg and "<i>" not in svg and "&lt;b&gt;9月" in svg
+
+
+def test_qa_serve_migrates_and_serves(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data")}
+    qa = Path(sys.executable).parent / "qa"
+    server = subprocess.Popen([str(qa), "serve", "--no-worker", "--port", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    assert response.status == 200 and "登录" in response.read().decode()
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
+                time.sleep(0.3)
+        assert (tmp_path / "data" / "qa.db").is_file() and (tmp_path / "data" / "secret_key").is_file()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,1 @@
+"""The web app: inspectors review scored calls, agents see their scores and appeal, staff upload."""

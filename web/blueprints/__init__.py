@@ -1,0 +1,1 @@
+"""One blueprint per area of the app; each checks the role of every route it serves."""

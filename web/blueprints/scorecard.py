@@ -1,0 +1,66 @@
+"""Agent scorecards: own calls and scores, the monthly trend, the costliest deductions."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from qa.db.models import Agent, Appeal, Call
+from web.agentstats import monthly_scores, top_deductions
+from web.charts import Point, trend_svg
+from web.db import db_session
+from web.i18n import number
+from web.queries import call_time, paginate
+from web.security import STAFF, roles_required
+from web.settings import qa_config, scoring_template
+
+bp = Blueprint("scorecard", __name__)
+
+
+@bp.get("/scorecard")
+@roles_required("agent")
+def mine() -> Response:
+    if current_user.agent_id is None:
+        abort(404)
+    return redirect(url_for("scorecard.agent", agent_id=current_user.agent_id))
+
+
+@bp.get("/agents")
+@roles_required(*STAFF)
+def agents() -> str:
+    confirmed = (select(Call.agent_id, func.count(Call.id).label("calls"), func.avg(Call.score).label("average"))
+                 .where(Call.state == "confirmed").group_by(Call.agent_id).subquery())
+    rows = db_session().execute(select(Agent, confirmed.c.calls, confirmed.c.average)
+                                .outerjoin(confirmed, confirmed.c.agent_id == Agent.id)
+                                .options(selectinload(Agent.team)).order_by(Agent.code)).all()
+    return render_template("agents.html", rows=rows)
+
+
+@bp.get("/agents/<int:agent_id>")
+@roles_required(*STAFF, "agent")
+def agent(agent_id: int) -> str:
+    if current_user.role == "agent" and current_user.agent_id != agent_id:
+        abort(403)
+    person = db_session().get(Agent, agent_id)
+    if person is None:
+        abort(404)
+    session = db_session()
+    months = monthly_scores(session, agent_id, ZoneInfo(qa_config().web.timezone))
+    chart = trend_svg(
+        [Point(m.label, m.average, number(m.average), gettext("%(month)s: %(score)s (%(calls)d calls)",
+                                                               month=m.label, score=number(m.average), calls=m.calls))
+         for m in months],
+        [(g.name, g.min_score) for g in scoring_template().grades],
+        gettext("Average confirmed score by month"))
+    calls = paginate(session, select(Call).where(Call.agent_id == agent_id).order_by(call_time().desc(), Call.id.desc()),
+                     request.args.get("page", 1, type=int))
+    appeals = session.scalars(select(Appeal).join(Call).where(Call.agent_id == agent_id)
+                              .order_by(Appeal.created_at.desc())).all()
+    return render_template("scorecard.html", agent=person, months=months, chart=chart,
+                           deductions=top_deductions(session, agent_id), calls=calls, appeals=appeals)

@@ -1,0 +1,40 @@
+"""`qa serve`: the web app with an in-process worker, on the configured host and port."""
+
+from __future__ import annotations
+
+import click
+
+from qa.config import Config
+
+THREADS = 8  # product default: requests served at once (audio streams hold a thread while they play)
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default: web.host in the settings, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: web.port in the settings, 5000).")
+@click.option("--no-worker", is_flag=True, help="Do not process calls in this process (run `qa worker` instead).")
+@click.pass_obj
+def serve(config: Config, host: str | None, port: int | None, no_worker: bool) -> None:
+    """Serve the web app: bring the database schema up to date, start a background worker, serve.
+
+    Inspectors review at http://HOST:PORT/; create users first with `qa users add`.
+    """
+    from waitress import serve as waitress_serve
+
+    from qa.db.session import open_database, upgrade
+    from qa.jobs import start_in_thread
+    from qa.scoring.loader import ChecklistError
+    from web.app import create_app
+    from web.settings import RULES
+
+    database = open_database(config)
+    upgrade(database)
+    try:
+        app = create_app(config, database)
+        if not no_worker:
+            start_in_thread(database, config, app.config[RULES])
+    except ChecklistError as exc:
+        raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
+    host, port = host or config.web.host, port or config.web.port
+    click.echo(f"Serving on http://{host}:{port}/ (data in {config.data_dir})")
+    waitress_serve(app, host=host, port=port, threads=THREADS)

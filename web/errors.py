@@ -1,0 +1,71 @@
+"""Refusals as the user sees them: review errors and HTTP errors become a translated message, as
+JSON for scripts and as a page for people."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import format_time, gettext, lazy_gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from qa.review import Conflict, InvalidAction, PermissionDenied, ReviewError
+
+STATUS = {PermissionDenied: 403, Conflict: 409, InvalidAction: 400}
+MESSAGES = {
+    "not_reviewer": lazy_gettext("Only inspectors and managers review calls."),
+    "not_reviewable": lazy_gettext("This call is no longer awaiting review."),
+    "bad_verdict": lazy_gettext("Unknown verdict."),
+    "override_needs_comment": lazy_gettext("Overriding the automatic verdict needs a comment."),
+    "decision_needs_comment": lazy_gettext("A decision needs a comment."),
+    "not_own_call": lazy_gettext("You may appeal only your own calls."),
+    "not_confirmed": lazy_gettext("Only items of confirmed calls can be appealed."),
+    "not_failed": lazy_gettext("Only failed items can be appealed."),
+    "already_appealed": lazy_gettext("This item has already been appealed."),
+    "reason_required": lazy_gettext("An appeal needs a reason."),
+    "already_decided": lazy_gettext("This appeal has already been decided."),
+    "own_confirmation": lazy_gettext("You confirmed this call, so another inspector must decide its appeal."),
+}
+HTTP_MESSAGES = {
+    400: lazy_gettext("The request was not understood."),
+    403: lazy_gettext("You do not have permission to see this page."),
+    404: lazy_gettext("Not found."),
+    405: lazy_gettext("This action is not allowed here."),
+    413: lazy_gettext("The upload is too large."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def review_message(error: ReviewError) -> str:
+    if isinstance(error, Conflict):
+        return gettext("Changed by %(by)s at %(time)s; please reload and try again.",
+                       by=error.params["by"], time=format_time(error.params["at"], "HH:mm"))
+    return str(MESSAGES.get(error.code, error))
+
+
+def refuse(status: int, message: str) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify(ok=False, error=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _review_error(error: ReviewError) -> tuple[Response | str, int]:
+    return refuse(STATUS[type(error)], review_message(error))
+
+
+def _csrf_error(_error: CSRFError) -> tuple[Response | str, int]:
+    return refuse(400, gettext("The form has expired or was not sent from this site; reload the page and try again."))
+
+
+def _http_error(error: HTTPException) -> tuple[Response | str, int] | HTTPException:
+    if error.code is None or error.code < 400:
+        return error
+    return refuse(error.code, str(HTTP_MESSAGES.get(error.code, error.description)))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ReviewError, _review_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,93 @@
+"""Database questions the pages ask: the inspector queue with its filters, and pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from math import ceil
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, case, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
+
+from qa.db.models import Agent, Call, ItemVerdict, User
+from qa.review import REVIEWABLE
+
+SAMPLED_EVERY = 4  # product default: one sampled passing call after every four risky ones
+PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    agent: int | None = None
+    team: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    grade: str = ""
+    item: str = ""
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> QueueFilters:
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return None
+        return cls(agent=args.get("agent", type=int), team=args.get("team", type=int),
+                   date_from=day("from"), date_to=day("to"), grade=args.get("grade", ""), item=args.get("item", ""))
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight of `day` where the users are, as UTC (the database keeps UTC)."""
+    return datetime.combine(day, time.min, zone).astimezone(UTC)
+
+
+def call_time() -> Any:
+    return func.coalesce(Call.started_at, Call.created_at)
+
+
+def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]]:
+    """Calls awaiting review, riskiest first, with one sampled passing call after every
+    SAMPLED_EVERY risky ones so that sampling is not left at the bottom of the queue."""
+    conditions: list[Any] = [Call.state.in_(REVIEWABLE), or_(Call.risk > 0, Call.sampled, Call.state == "in_review")]
+    if filters.agent:
+        conditions.append(Call.agent_id == filters.agent)
+    if filters.team:
+        conditions.append(Call.agent.has(Agent.team_id == filters.team))
+    if filters.date_from:
+        conditions.append(call_time() >= _day_start(filters.date_from, zone))
+    if filters.date_to:
+        conditions.append(call_time() < _day_start(filters.date_to + timedelta(days=1), zone))
+    if filters.grade:
+        conditions.append(Call.grade == filters.grade)
+    if filters.item:
+        failed = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict) == "fail"
+        conditions.append(exists().where(ItemVerdict.call_id == Call.id, ItemVerdict.item == filters.item, failed))
+    rank = func.row_number().over(partition_by=Call.sampled, order_by=(Call.risk.desc(), call_time(), Call.id))
+    ranked = select(Call.id, rank.label("rank"), Call.sampled).where(*conditions).subquery()
+    position = case((ranked.c.sampled, ranked.c.rank * SAMPLED_EVERY + 0.5), else_=ranked.c.rank)
+    return (select(Call).join(ranked, ranked.c.id == Call.id).order_by(position, Call.id)
+            .options(selectinload(Call.verdicts), selectinload(Call.agent).selectinload(Agent.team)))
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    number: int
+    pages: int
+    total: int
+
+
+def paginate(session: Session, statement: Select[Any], number: int, per_page: int = PER_PAGE) -> Page:
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    pages = max(1, ceil(total / per_page))
+    number = min(max(1, number), pages)
+    items = list(session.scalars(statement.limit(per_page).offset((number - 1) * per_page)))
+    return Page(items, number, pages, total)
+
+
+def users_by_id(session: Session, ids: set[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
