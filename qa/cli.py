@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -12,13 +11,9 @@ from rich.table import Table
 from qa.batch import exit_if_failed, transcribe_each
 from qa.config import Config, ConfigError, load_config
 from qa.db.commands import db, users
-from qa.files import AUDIO_SUFFIXES
 from qa.ingest_commands import ingest, rescore, retry, worker
-from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.commands import checklist, process, score
 from web.commands import serve
-
-SAMPLES_DIR = REPO_ROOT / "samples" / "calls"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -133,31 +128,33 @@ def models_list() -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
-              show_default=True, help="Where the transcripts go.")
+@click.option("--no-serve", is_flag=True, help="Process the samples and print the accounts, then exit.")
+@click.option("--host", help="Address to serve on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to serve on (default: web.port, 5000).")
 @click.pass_obj
-def demo(config: Config, out: Path) -> None:
-    """Process the bundled sample calls: transcripts, scorecards and a summary table."""
-    from qa.scoring.engine import score_transcript
-    from qa.scoring.loader import load_rules
-    from qa.transcript import Transcript
+def demo(config: Config, no_serve: bool, host: str | None, port: int | None) -> None:
+    """The whole product on the bundled sample calls: database, processing, users, review UI.
 
-    rules = load_rules(config.scoring.checklists_dir, config.scoring.template)
-    paths = sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-    failures = transcribe_batch(config, paths, out, ("json", "txt"))
-    table = Table("call", "turns", "agent (conf.)", "score", "grade", "failed items")
-    for path in paths:
-        json_path = out / f"{path.stem}.json"
-        if not json_path.exists():
-            continue
-        transcript = Transcript.load(json_path)
-        card = score_transcript(transcript, rules)
-        (out / f"{path.stem}.score.json").write_text(card.to_json(), encoding="utf-8")
-        failed = ", ".join(v.name for v in card.verdicts if v.verdict == "fail")
-        table.add_row(card.call_id, str(len(transcript.turns)),
-                      f"{transcript.roles['agent']} ({transcript.roles['confidence']:.2f})",
-                      f"{card.score:g}", card.grade + (" 高压线" if card.fatal else ""), failed)
-    Console().print(table)
-    click.echo(f"Transcripts (json, txt) and scorecards (score.json) of {len(paths) - failures} call(s) are in {out}/")
-    if failures:
-        sys.exit(1)
+    Creates the embedded database in the data directory, loads samples/calls with
+    samples/metadata.csv, transcribes and scores them, creates one demo user per role with a
+    new password (printed), and serves the UI. Safe to run again.
+    """
+    from qa.db.session import open_database, upgrade
+    from qa.demo import ingest_samples, print_summary, process_queue, reset_demo_users
+    from qa.scoring.loader import ChecklistError, load_rules
+    from web.commands import serve_app
+
+    console = Console()
+    try:
+        rules = load_rules(config.scoring.checklists_dir, config.scoring.template)
+    except ChecklistError as exc:
+        raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
+    database = open_database(config)
+    upgrade(database)
+    ingest_samples(database, config, console)
+    process_queue(database, config, rules)
+    users = reset_demo_users(database)
+    url = f"http://{host or config.web.host}:{port or config.web.port}/"
+    print_summary(database, console, users, url)
+    if not no_serve:
+        serve_app(config, database, host, port, worker=True)

@@ -120,7 +120,7 @@ def _fenced(session: Session, job: Job, **values: Any) -> None:
         setattr(job, key, value)
 
 
-def _store_scorecard(session: Session, call: Call, card: Scorecard, rules: RuleSet, sample_rate: float) -> Scoring:
+def store_scorecard(session: Session, call: Call, card: Scorecard, rules: RuleSet, sample_rate: float) -> Scoring:
     """Record a scoring of `call`: a Scoring row, the call's item verdicts replaced by the new ones
     (keeping an inspector's decision on an item that is still there), and the call's score, grade,
     queue order (risk) and sampling."""
@@ -177,7 +177,7 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
             _fenced(session, job, state="done", stage="done", progress=1.0, finished_at=utcnow())
             scored = session.get_one(Call, call.id)
             session.add(Transcript(call_id=scored.id, data=transcript.to_dict()))
-            _store_scorecard(session, scored, card, rules, config.web.review_sample_rate)
+            store_scorecard(session, scored, card, rules, config.web.review_sample_rate)
             scored.duration, scored.state, scored.error = transcript.audio["duration"], "scored", ""
         call = scored
     except JobLost as exc:
@@ -259,8 +259,8 @@ def rescore(db: Database, rules: RuleSet, call_ids: list[int] | None = None,
             call = session.get_one(Call, call_id)
             before = {"score": call.score, "grade": call.grade, "fatal": call.fatal}
             transcript = TranscriptData.from_dict(call.transcript.data)
-            scoring = _store_scorecard(session, call, score_transcript(transcript, rules, call.direction),
-                                      rules, sample_rate)
+            scoring = store_scorecard(session, call, score_transcript(transcript, rules, call.direction),
+                                     rules, sample_rate)
             if call.review is not None:
                 call.review.updated_at = utcnow()
             session.add(AuditEntry(action="rescore", entity="call", entity_id=call.id, call_id=call.id, before=before,

@@ -23,7 +23,7 @@ from werkzeug.security import generate_password_hash
 from qa.config import Config, WebConfig
 from qa.db.models import Agent, Call, Team, Transcript, User
 from qa.db.session import Database, open_database, upgrade
-from qa.jobs import _store_scorecard as store_scorecard  # the worker's own way of storing a scoring
+from qa.jobs import store_scorecard  # the worker's own way of storing a scoring
 from qa.metrics import transcript_from_truth
 from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.engine import score_transcript

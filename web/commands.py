@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from qa.config import Config
+from qa.db.session import Database
 
 THREADS = 8  # product default: requests served at once (audio streams hold a thread while they play)
 
@@ -19,19 +20,25 @@ def serve(config: Config, host: str | None, port: int | None, no_worker: bool) -
 
     Inspectors review at http://HOST:PORT/; create users first with `qa users add`.
     """
+    from qa.db.session import open_database, upgrade
+
+    database = open_database(config)
+    upgrade(database)
+    serve_app(config, database, host, port, worker=not no_worker)
+
+
+def serve_app(config: Config, database: Database, host: str | None, port: int | None, worker: bool) -> None:
+    """Serve the app on an up-to-date database, with an in-process worker unless told otherwise."""
     from waitress import serve as waitress_serve
 
-    from qa.db.session import open_database, upgrade
     from qa.jobs import start_in_thread
     from qa.scoring.loader import ChecklistError
     from web.app import create_app
     from web.settings import RULES
 
-    database = open_database(config)
-    upgrade(database)
     try:
         app = create_app(config, database)
-        if not no_worker:
+        if worker:
             start_in_thread(database, config, app.config[RULES])
     except ChecklistError as exc:
         raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
