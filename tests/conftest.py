@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import yaml
@@ -59,15 +60,20 @@ def _postgres_problem() -> str | None:
     return None
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose server or browser is missing on this machine; under CI (QA_CI=1),
+    where everything must be there, fail instead so nothing is silently left out."""
+    if os.environ.get("QA_CI") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The test server's URL; skips (fails when QA_CI=1) when it cannot be reached."""
     problem = _postgres_problem()
     if problem:
-        reason = f"PostgreSQL at {POSTGRES_URL} is not usable (set QA_TEST_POSTGRES_URL): {problem}"
-        if os.environ.get("QA_CI") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"PostgreSQL at {POSTGRES_URL} is not usable (set QA_TEST_POSTGRES_URL): {problem}")
     return POSTGRES_URL
 
 

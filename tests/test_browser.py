@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import unavailable
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 from webworld import PASSWORD, SAMPLES, SCRIPT, World, add_call, build_world
@@ -47,6 +48,8 @@ def _confirmed_history(world: World) -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not Path(CHROMIUM).is_file():
+        unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk (.ci/run does)")
     world = build_world(Config(data_dir=tmp_path_factory.mktemp("browser") / "data"))
     _confirmed_history(world)
     server = make_server("127.0.0.1", 0, create_app(world.config, world.db), threaded=True)
