@@ -105,16 +105,16 @@ class Transcriber:
 
     def _transcribe(self, audio: np.ndarray) -> list[Word]:
         cfg = self.config
-        options: dict[str, Any] = dict(
-            language=cfg.language,
-            beam_size=cfg.beam_size,
-            word_timestamps=True,
-            vad_filter=cfg.vad_filter,
-            vad_parameters={"min_silence_duration_ms": cfg.vad_min_silence_ms},
-            initial_prompt=cfg.initial_prompt,
-            hotwords=" ".join(cfg.hotwords) or None,
-            condition_on_previous_text=False,
-        )
+        options: dict[str, Any] = {
+            "language": cfg.language,
+            "beam_size": cfg.beam_size,
+            "word_timestamps": True,
+            "vad_filter": cfg.vad_filter,
+            "vad_parameters": {"min_silence_duration_ms": cfg.vad_min_silence_ms},
+            "initial_prompt": cfg.initial_prompt,
+            "hotwords": " ".join(cfg.hotwords) or None,
+            "condition_on_previous_text": False,
+        }
         if self.runtime.device == "cuda":
             from faster_whisper import BatchedInferencePipeline
 

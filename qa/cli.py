@@ -12,7 +12,7 @@ from qa.batch import exit_if_failed, transcribe_each
 from qa.config import Config, ConfigError, load_config
 from qa.db.commands import db, users
 from qa.ingest_commands import ingest, rescore, retry, worker
-from qa.scoring.commands import checklist, process, score
+from qa.scoring.commands import checklist, process, rules_or_exit, score
 from web.commands import serve
 
 
@@ -141,14 +141,10 @@ def demo(config: Config, no_serve: bool, host: str | None, port: int | None) -> 
     """
     from qa.db.session import open_database, upgrade
     from qa.demo import ingest_samples, print_summary, process_queue, reset_demo_users
-    from qa.scoring.loader import ChecklistError, load_rules
     from web.commands import serve_app
 
     console = Console()
-    try:
-        rules = load_rules(config.scoring.checklists_dir, config.scoring.template)
-    except ChecklistError as exc:
-        raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
+    rules = rules_or_exit(config)
     database = open_database(config)
     upgrade(database)
     ingest_samples(database, config, console)

@@ -11,7 +11,7 @@ from qa.batch import exit_if_failed, progress_bar, stderr
 from qa.config import Config
 from qa.db.commands import connected
 from qa.db.models import Call, Job
-from qa.scoring.commands import _rules as load_rules_or_exit
+from qa.scoring.commands import rules_or_exit
 from qa.store import IngestError, ingest_file, read_metadata_csv, safe_name
 
 
@@ -67,7 +67,7 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
     from qa.asr import ModelMissingError
     from qa.jobs import DEFAULT_STALE_AFTER_S, Worker
 
-    rules = load_rules_or_exit(config, None, None)
+    rules = rules_or_exit(config)
     failures = 0
     with connected(config) as database, progress_bar() as progress:
         with database.session() as session:
@@ -115,7 +115,7 @@ def rescore(config: Config, call_ids: tuple[int, ...]) -> None:
     """
     from qa.jobs import rescore as rescore_calls
 
-    rules = load_rules_or_exit(config, None, None)
+    rules = rules_or_exit(config)
     with connected(config) as database:
         done = rescore_calls(database, rules, list(call_ids) or None, config.web.review_sample_rate)
     skipped = sorted(set(call_ids) - set(done))

@@ -60,7 +60,7 @@ class Transcript:
 
 
 def _clock(seconds: float, sep: str = ".") -> str:
-    millis = int(round(seconds * 1000))
+    millis = round(seconds * 1000)
     h, rest = divmod(millis, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)

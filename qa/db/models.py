@@ -7,7 +7,7 @@ qa.transcript/1 and qa.scorecard/1); what pages filter and sort on is copied int
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -34,7 +34,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Team(Base):
@@ -185,7 +185,7 @@ class Review(Base):
     call: Mapped[Call] = relationship(back_populates="review")
     inspector: Mapped[User] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar = {"version_id_col": version}
 
 
 class Appeal(Base):

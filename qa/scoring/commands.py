@@ -18,7 +18,8 @@ from qa.scoring.scorecard import Scorecard
 DIRECTION = click.Choice(["inbound", "outbound"])
 
 
-def _rules(config: Config, checklists: Path | None, template: Path | None) -> RuleSet:
+def rules_or_exit(config: Config, checklists: Path | None = None, template: Path | None = None) -> RuleSet:
+    """The checklists a command scores with; a bad file ends the command with every problem listed."""
     try:
         return load_rules(checklists or config.scoring.checklists_dir, template or config.scoring.template)
     except ChecklistError as exc:
@@ -65,7 +66,7 @@ def score(config: Config, transcripts: tuple[Path, ...], checklists: Path | None
     from qa.scoring.engine import score_transcript
     from qa.transcript import Transcript
 
-    rules = _rules(config, checklists, template)
+    rules = rules_or_exit(config, checklists, template)
     failures = 0
     for path in transcripts:
         try:
@@ -93,7 +94,7 @@ def process(config: Config, audio: tuple[Path, ...], checklists: Path | None, te
     from qa.scoring.engine import score_transcript
     from qa.transcript import to_json
 
-    rules = _rules(config, checklists, template)  # a bad checklist stops the batch before any work
+    rules = rules_or_exit(config, checklists, template)  # a bad checklist stops the batch before any work
     failures = 0
     for path, transcript in transcribe_each(config, list(audio)):
         if transcript is None:
@@ -140,9 +141,9 @@ def validate(files: tuple[Path, ...]) -> None:
 @click.pass_obj
 def list_items(config: Config, checklists: Path | None) -> None:
     """Show every item of the checklists in use, its cost and its source in the centre documents."""
-    rules = _rules(config, checklists, None)
+    rules = rules_or_exit(config, checklists)
     table = Table("item", "检查项", "type", "who", "cost", "source")
-    for _, item in rules.items():
+    for _, item in rules.items():  # noqa: PERF102 (a list of pairs, not a dict)
         cost = "一票否决" if item.fatal else f"−{item.deduct:g}"
         table.add_row(item.id, item.name, item.type, item.speaker if item.type in ("require", "forbid") else "",
                       cost, item.source)
