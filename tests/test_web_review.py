@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from webworld import SAMPLES, World, add_call, login
 
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, Job, User
@@ -99,6 +99,39 @@ def test_agent_appeals_once_and_another_inspector_decides(app: Flask, world: Wor
         assert actions == ["confirm_call", "file_appeal", "decide_appeal"]
     scorecard = agent.get(f"/agents/{world.agents['A1001']}").get_data(as_text=True)
     assert "申诉成立" in scorecard and "语境是礼貌询问" in scorecard
+
+
+def test_call_page_queries_do_not_grow_with_appeals_and_audit_entries(app: Flask, world: World) -> None:
+    """The call page loads its call, items, appeals and audit log in a fixed number of statements."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    def page_statements(client: FlaskClient) -> int:
+        statements.clear()
+        assert client.get(f"/calls/{world.calls['bad']}").status_code == 200
+        return len(statements)
+
+    inspector, agent, second = app.test_client(), app.test_client(), app.test_client()
+    login(inspector, "insp1")
+    login(agent, "agent1")
+    login(second, "insp2")
+    event.listen(world.db.engine, "before_cursor_execute", seen)
+    try:
+        bare = page_statements(inspector)
+        inspector.post(f"/calls/{world.calls['bad']}/confirm", data={"version": 0})
+        for item in ("forbidden.bu_zhidao", "forbidden.not_our_business"):
+            agent.post(f"/appeals/items/{_verdict(world, 'bad', item).id}", data={"reason": "理由"})
+        with world.db.session() as s:
+            appeal = s.scalars(select(Appeal)).first()
+        second.post(f"/appeals/{appeal.id}/decide", data={"decision": "rejected", "comment": "维持"})
+        with world.db.session() as s:
+            assert len(s.scalars(select(Appeal)).all()) == 2
+            assert len(s.scalars(select(AuditEntry).where(AuditEntry.call_id == world.calls["bad"])).all()) == 4
+        assert page_statements(inspector) == page_statements(agent) == bare <= 5
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", seen)
 
 
 def test_queue_puts_risk_first_and_mixes_in_sampled_calls(client: FlaskClient, world: World) -> None:

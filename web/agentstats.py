@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from qa.db.models import Call, ItemVerdict
 from web.queries import call_time
@@ -53,7 +53,7 @@ def monthly_scores(session: Session, agent_id: int, zone: ZoneInfo) -> list[Mont
 
 def top_deductions(session: Session, agent_id: int) -> list[Deduction]:
     """Items failed on confirmed calls, by points lost (fatal failures first)."""
-    failed = (select(ItemVerdict).join(Call)
+    failed = (select(ItemVerdict).join(Call).options(contains_eager(ItemVerdict.call))  # examples show the call
               .where(Call.agent_id == agent_id, Call.state == "confirmed", ItemVerdict.final_verdict == "fail")
               .order_by(call_time().desc(), ItemVerdict.id.desc()))
     grouped: dict[str, Deduction] = {}

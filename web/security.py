@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Response, abort, jsonify, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import LoginManager, current_user, login_required
+from sqlalchemy.orm.interfaces import ORMOption
 
 from qa.config import Config
 from qa.db.models import Call, User
@@ -66,8 +67,9 @@ def may_see_call(user: User, call: Call) -> bool:
     return user.role in STAFF or (user.role == "agent" and user.agent_id is not None and call.agent_id == user.agent_id)
 
 
-def call_or_403(call_id: int) -> Call:
-    call = db_session().get(Call, call_id)
+def call_or_403(call_id: int, *options: ORMOption) -> Call:
+    """The call, loaded with `options` (eager loading for pages that show its parts); 404 or 403."""
+    call = db_session().get(Call, call_id, options=options)
     if call is None:
         abort(404)
     if not may_see_call(current_user, call):

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
-from qa.db.models import AuditEntry, ItemVerdict
+from qa.db.models import AuditEntry, Call, ItemVerdict
 from qa.review import REVIEWABLE, REVIEWERS, confirm_call, review_version, score_of, set_verdict
 from web.callview import audit_changes, item_views, turn_views
 from web.db import db_session
@@ -18,14 +19,18 @@ from web.security import audio_file, call_or_403, roles_required
 from web.settings import qa_config, scoring_template
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
+# What the call page shows, in two queries however many items and appeals the call has: the call with its
+# agent, transcript and review, then its items with their appeals.
+PAGE_LOADING = (joinedload(Call.agent), joinedload(Call.transcript), joinedload(Call.review),
+                selectinload(Call.verdicts).joinedload(ItemVerdict.appeal))
 
 
 @bp.get("/<int:call_id>")
 @login_required
 def page(call_id: int) -> str:
-    call = call_or_403(call_id)
+    call = call_or_403(call_id, *PAGE_LOADING)
     audit = db_session().scalars(select(AuditEntry).where(AuditEntry.call_id == call.id)
-                                 .order_by(AuditEntry.at, AuditEntry.id)).all()
+                                 .options(joinedload(AuditEntry.user)).order_by(AuditEntry.at, AuditEntry.id)).all()
     preview = score_of(call.verdicts, scoring_template())
     return render_template(
         "call.html", call=call, turns=turn_views(call.transcript.data if call.transcript else None, call.verdicts),

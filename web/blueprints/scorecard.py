@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from qa.db.models import Agent, Appeal, Call
@@ -61,6 +61,6 @@ def agent(agent_id: int) -> str:
     calls = paginate(session, select(Call).where(Call.agent_id == agent_id).order_by(call_time().desc(), Call.id.desc()),
                      request.args.get("page", 1, type=int))
     appeals = session.scalars(select(Appeal).join(Call).where(Call.agent_id == agent_id)
-                              .order_by(Appeal.created_at.desc())).all()
+                              .options(joinedload(Appeal.verdict)).order_by(Appeal.created_at.desc())).all()
     return render_template("scorecard.html", agent=person, months=months, chart=chart,
                            deductions=top_deductions(session, agent_id), calls=calls, appeals=appeals)
