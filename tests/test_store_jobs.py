@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text, update
 from qa.asr import ModelMissingError
 from qa.config import Config
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Team, Transcript
-from qa.db.session import Database
+from qa.db.session import Database, open_database, upgrade
 from qa.jobs import (
     Worker,
     claim_next,
@@ -300,18 +300,22 @@ def test_claims_are_exclusive_when_workers_race(migrated_db: Database, db_config
         assert sorted(session.scalars(select(Job.id).where(Job.state == "running"))) == sorted(ids)
 
 
-def test_postgresql_skips_a_job_another_worker_holds(migrated_db: Database, db_config: Config,
-                                                     tmp_path: Path) -> None:
-    if migrated_db.dialect != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite's single writer is covered by the tests above")
-    first, second = queue_calls(migrated_db, db_config, tmp_path, 2)
-    with migrated_db.engine.connect() as holder:
-        holder.execute(text("SELECT id FROM jobs WHERE call_id = :call FOR UPDATE"), {"call": first})
-        job = claim_next(migrated_db, "w2")  # does not wait for the holder
-        assert job is not None and job.call_id == second
-        holder.rollback()
-    job = claim_next(migrated_db, "w3")
-    assert job is not None and job.call_id == first
+def test_postgresql_skips_a_job_another_worker_holds(postgres_url: str, tmp_path: Path) -> None:
+    """Row locks are PostgreSQL's; SQLite's single writer is covered by the tests above."""
+    config = Config(data_dir=tmp_path / "data", database_url=postgres_url)
+    database = open_database(config)
+    upgrade(database)
+    try:
+        first, second = queue_calls(database, config, tmp_path, 2)
+        with database.engine.connect() as holder:
+            holder.execute(text("SELECT id FROM jobs WHERE call_id = :call FOR UPDATE"), {"call": first})
+            job = claim_next(database, "w2")  # does not wait for the holder
+            assert job is not None and job.call_id == second
+            holder.rollback()
+        job = claim_next(database, "w3")
+        assert job is not None and job.call_id == first
+    finally:
+        database.dispose()
 
 
 # --- running jobs -------------------------------------------------------------------------------
