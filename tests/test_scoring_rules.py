@@ -113,7 +113,7 @@ def test_require_fails_when_absent_with_the_searched_window_as_evidence(rules: R
     v = judge(rules, "greeting.hello", ("agent", 0.5, 1.5, "喂？什么事？", 1.0),
               ("customer", 2.0, 4.0, "你好，我查快递。", 1.0), ("agent", 4.5, 6.0, "您好，请讲。", 1.0))
     assert v.verdict == "fail"
-    assert v.reason == "not said in the turns searched"
+    assert v.reason == "所查范围内未说"
     [window] = v.evidence
     assert window.how == "window"
     assert (window.start, window.end, window.text) == (0.5, 1.5, "喂？什么事？")
@@ -316,9 +316,9 @@ def test_apology_is_required_only_when_the_customer_complains(rules: RuleSet, cu
 # --- timing -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("before", "after", "expected", "reason"), [
-    ("请您稍等，我查一下。", "抱歉让您久等了，已经解锁了。", "pass", "1 hold(s) announced and closed"),
-    ("我查一下。", "抱歉让您久等了，已经解锁了。", "fail", "nothing before the 6 s hold at 10 s"),
-    ("请您稍等，我查一下。", "已经解锁了。", "fail", "nothing after the 6 s hold at 10 s"),
+    ("请您稍等，我查一下。", "抱歉让您久等了，已经解锁了。", "pass", "1 次保持，前后均有交代"),
+    ("我查一下。", "抱歉让您久等了，已经解锁了。", "fail", "10 秒处 6 秒的保持前没有交代"),
+    ("请您稍等，我查一下。", "已经解锁了。", "fail", "10 秒处 6 秒的保持后没有交代"),
 ])
 def test_a_hold_needs_a_phrase_before_and_after(rules: RuleSet, before: str, after: str, expected: str,
                                                reason: str) -> None:

@@ -21,6 +21,9 @@ from qa.transcript import Transcript
 HOW_TRUST = {"exact": 1.0, "regex": 1.0, "absent": 0.95, "sound": 0.85, "fuzzy": 0.8}
 ABSENCE_TRUST = 0.9  # "not said" is as sure as the recognition of the window searched
 TURN_SLACK_S = 0.5  # a turn this close to a silence counts as just before or after it
+# Reasons are written in Chinese: verdicts are read by the centre's inspectors and agents, beside
+# the checklists' own Chinese names and explanations.
+DIRECTION_LABELS = {"inbound": "呼入通话", "outbound": "呼出通话"}
 
 
 @dataclass
@@ -107,8 +110,8 @@ def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Out
     if hits:
         evidence = [ctx.hit_evidence(text, h) for h in hits[:3]]
         confidence = max(e.confidence or 0.0 for e in evidence)
-        return _Outcome("pass", confidence, "found", evidence)
-    reason = "not said in the turns searched" if indices else "no turns to search"
+        return _Outcome("pass", confidence, "已说", evidence)
+    reason = "所查范围内未说" if indices else "没有可查的话轮"
     return _Outcome("fail", ABSENCE_TRUST * ctx.window_trust(indices), reason, [ctx.window_evidence(indices)])
 
 
@@ -119,8 +122,8 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outc
     if len(hits) >= item.min_count:
         evidence = [ctx.hit_evidence(text, h) for h in hits]
         strongest = sorted((e.confidence or 0.0 for e in evidence), reverse=True)[: item.min_count]
-        return _Outcome("fail", min(strongest), f"said {len(hits)} time(s)", evidence[:10])
-    found = f"said {len(hits)} time(s), fewer than {item.min_count}" if hits else "not said"
+        return _Outcome("fail", min(strongest), f"说了 {len(hits)} 次", evidence[:10])
+    found = f"说了 {len(hits)} 次，未达 {item.min_count} 次" if hits else "未说"
     return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), found,
                     [ctx.hit_evidence(text, h) for h in hits] or [ctx.window_evidence(indices)])
 
@@ -153,17 +156,17 @@ def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: Rul
     for start, end in holds:
         said_before = _said_in(ctx, _agent_turn_near(ctx, start, before=True), patterns["before"])
         said_after = _said_in(ctx, _agent_turn_near(ctx, end, before=False), patterns["after"])
-        evidence.append(_silence_evidence(start, end, f"hold {end - start:.1f} s"))
-        for label, found in (("before", said_before), ("after", said_after)):
+        evidence.append(_silence_evidence(start, end, f"保持 {end - start:.1f} 秒"))
+        for label, found in (("前", said_before), ("后", said_after)):
             if found:
                 evidence.append(found)
                 trust.append(found.confidence or 0.0)
             else:
-                failures.append(f"nothing {label} the {end - start:.0f} s hold at {start:.0f} s")
+                failures.append(f"{start:.0f} 秒处 {end - start:.0f} 秒的保持{label}没有交代")
                 trust.append(ABSENCE_TRUST)
     if failures:
-        return _Outcome("fail", min(trust), "; ".join(failures), evidence)
-    return _Outcome("pass", min(trust, default=ABSENCE_TRUST), f"{len(holds)} hold(s) announced and closed", evidence)
+        return _Outcome("fail", min(trust), "；".join(failures), evidence)
+    return _Outcome("pass", min(trust, default=ABSENCE_TRUST), f"{len(holds)} 次保持，前后均有交代", evidence)
 
 
 def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
@@ -171,42 +174,42 @@ def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules:
     long_ones = ctx.facts.holds(item.min_silence_s)
     unexcused = [(s, e) for s, e in long_ones
                  if excuse is None or _said_in(ctx, _agent_turn_near(ctx, s, before=True), excuse) is None]
-    evidence = [_silence_evidence(s, e, f"silence {e - s:.1f} s") for s, e in unexcused]
+    evidence = [_silence_evidence(s, e, f"静音 {e - s:.1f} 秒") for s, e in unexcused]
     if unexcused:
         longest = max(e - s for s, e in unexcused)
         margin = min(1.0, (longest - item.min_silence_s) / item.min_silence_s)
-        return _Outcome("fail", 0.75 + 0.2 * margin, f"{len(unexcused)} silence(s) of ≥ {item.min_silence_s:g} s",
+        return _Outcome("fail", 0.75 + 0.2 * margin, f"{len(unexcused)} 次 ≥ {item.min_silence_s:g} 秒的静音",
                         evidence)
-    note = f"no unannounced silence of ≥ {item.min_silence_s:g} s"
-    return _Outcome("pass", 0.95, note + (f" ({len(long_ones)} announced)" if long_ones else ""), [])
+    note = f"没有无交代的 ≥ {item.min_silence_s:g} 秒静音"
+    return _Outcome("pass", 0.95, note + (f"（{len(long_ones)} 次已交代）" if long_ones else ""), [])
 
 
 def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
     events = ctx.facts.cut_ins(item.min_overlap_s)
     mono = ctx.transcript.audio.get("channels") == 1
     evidence = [Evidence(start=round(a, 3), end=round(a + o, 3), how="overlap", role="agent",
-                         text=f"agent started while the customer spoke; both talked for {o:.1f} s")
+                         text=f"客户说话时坐席插话，双方同时说了 {o:.1f} 秒")
                 for a, _, o in events]
     trust = 0.8 if mono else 0.95  # overlaps on one channel come from a model, on two from VAD
     if len(events) > item.max_count:
         strongest = max(o for _, _, o in events)
         return _Outcome("fail", trust * min(1.0, 0.6 + 0.4 * strongest / (2 * item.min_overlap_s)),
-                        f"cut in {len(events)} time(s)", evidence)
-    return _Outcome("pass", trust, f"cut in {len(events)} time(s), allowed {item.max_count}", evidence)
+                        f"抢话 {len(events)} 次", evidence)
+    return _Outcome("pass", trust, f"抢话 {len(events)} 次，允许 {item.max_count} 次", evidence)
 
 
 def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
     cpm = ctx.facts.agent_cpm
     if cpm is None:
-        return _Outcome("na", 1.0, "too little agent speech to measure", [])
+        return _Outcome("na", 1.0, "坐席说话太少，无法测量", [])
     low, high = item.min_cpm or 0.0, item.max_cpm or float("inf")
     evidence = [Evidence(start=0.0, end=round(ctx.facts.agent_seconds, 3), how="rate", role="agent",
-                         text=f"{cpm:.0f} characters per minute over {ctx.facts.agent_seconds:.0f} s of agent speech")]
+                         text=f"坐席 {ctx.facts.agent_seconds:.0f} 秒讲话，每分钟 {cpm:.0f} 字")]
     bound = low if cpm < low else high if cpm > high else None
     nearest = min((b for b in (low, high) if 0 < b < float("inf")), key=lambda b: abs(cpm - b))
     margin = min(1.0, abs(cpm - nearest) / (0.1 * nearest))
     if bound is not None:
-        return _Outcome("fail", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟, outside {low:g}-{high:g}", evidence)
+        return _Outcome("fail", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟，超出 {low:g}-{high:g}", evidence)
     return _Outcome("pass", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟", evidence)
 
 
@@ -221,14 +224,14 @@ def _not_applicable(ctx: CallContext, item: Item, patterns: dict[str, Pattern], 
     if when is None:
         return None
     if when.direction and when.direction != ctx.facts.direction:
-        return f"only on {when.direction} calls; this call is {ctx.facts.direction}"
+        return f"仅适用于{DIRECTION_LABELS[when.direction]}，本通话为{DIRECTION_LABELS[ctx.facts.direction]}"
     if when.hold is not None:
         held = bool(ctx.facts.holds(rules.template.hold.min_silence_s))
         if held != when.hold:
-            return "only when the agent put the customer on hold" if when.hold else "only without a hold"
+            return "仅适用于有保持的通话" if when.hold else "仅适用于无保持的通话"
     said = patterns.get("when.customer_said")
     if said is not None and not said.find(ctx.text(ctx.turn_indices("customer", None))):
-        return "only when the customer says so (condition not met)"
+        return "仅当客户表达不满时适用（未出现）"
     return None
 
 
