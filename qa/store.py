@@ -38,6 +38,8 @@ DIRECTIONS = {
     "inbound": ("inbound", "in", "呼入", "来电", "incoming"),
     "outbound": ("outbound", "out", "呼出", "去电", "outgoing"),
 }
+# Messages are in Chinese: they are shown to the centre's staff on the upload page.
+DIRECTION_NAMES = {"inbound": "呼入", "outbound": "呼出"}
 # Accepted CSV headers per field; a trailing "(…)" on a header is ignored: 呼叫方向(呼入/呼出).
 COLUMNS = {
     "file": ("file", "文件", "文件名"),
@@ -96,7 +98,7 @@ def parse_direction(text: str) -> str | None:
     for direction, spellings in DIRECTIONS.items():
         if value in spellings:
             return direction
-    raise MetadataError(f"direction {text!r} is not one of 呼入/呼出, in/out, inbound/outbound")
+    raise MetadataError(f"呼叫方向 {text!r} 应为 呼入/呼出、in/out 或 inbound/outbound")
 
 
 def parse_started_at(text: str) -> datetime | None:
@@ -115,7 +117,7 @@ def parse_started_at(text: str) -> datetime | None:
             except ValueError:
                 continue
     if parsed is None:
-        raise MetadataError(f"start time {text!r} is not a date and time such as 2026-11-23 14:05:00")
+        raise MetadataError(f"开始时间 {text!r} 不是日期时间，应如 2026-11-23 14:05:00")
     return parsed
 
 
@@ -149,7 +151,7 @@ def metadata_from_name(name: str) -> CallMetadata | None:
     except MetadataError:  # the pattern's shape but no real time: 20261399-250000
         return None
     return CallMetadata(agent_code=match["agent"], direction=parse_direction(match["direction"]),
-                        started_at=started_at, source="the file name")
+                        started_at=started_at, source="文件名")
 
 
 def _header_field(header: str) -> str | None:
@@ -177,7 +179,7 @@ def _row_metadata(values: dict[str, str], source: str) -> CallMetadata:
     )
     for field, limit in LENGTH_LIMITS.items():
         if len(getattr(metadata, field) or "") > limit:
-            raise MetadataError(f"{field.replace('_', ' ')} is longer than {limit} characters")
+            raise MetadataError(f"{field.replace('_', ' ')} 超过 {limit} 个字符")
     return metadata
 
 
@@ -196,7 +198,7 @@ def read_metadata_csv(path_or_text: Path | str) -> MetadataSheet:
     header = next(reader, [])
     fields = [_header_field(h) for h in header]
     if "file" not in fields:
-        return MetadataSheet({}, [f"{source}:1: no file column (file or 文件) in the header"])
+        return MetadataSheet({}, [f"{source}:1: 表头没有文件列（文件 或 file）"])
     rows: dict[str, CallMetadata] = {}
     lines: dict[str, int] = {}
     problems: list[str] = []
@@ -205,18 +207,18 @@ def read_metadata_csv(path_or_text: Path | str) -> MetadataSheet:
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            problems.append(f"{source}:{line}: {len(record)} fields, the header has {len(header)}")
+            problems.append(f"{source}:{line}: 有 {len(record)} 列，表头有 {len(header)} 列")
             continue
         values = {field: cell for field, cell in zip(fields, record, strict=True) if field}
         name = safe_name(values["file"]) if values["file"].strip() else ""
         if not name:
-            problems.append(f"{source}:{line}: no file name")
+            problems.append(f"{source}:{line}: 没有文件名")
         elif name in lines:
-            problems.append(f"{source}:{line}: {name} is already described on line {lines[name]}")
+            problems.append(f"{source}:{line}: {name} 已在第 {lines[name]} 行填写过")
         else:
             lines[name] = line
             try:
-                rows[name] = _row_metadata(values, f"CSV line {line}")
+                rows[name] = _row_metadata(values, f"CSV 第 {line} 行")
             except MetadataError as exc:
                 problems.append(f"{source}:{line}: {exc}")
     return MetadataSheet(rows, problems)
@@ -251,10 +253,10 @@ def _receive(config: Config, path_or_stream: str | Path | BinaryIO) -> tuple[Pat
         else:
             temp, sha, size = _copy_hashing(path_or_stream, incoming)
     except OSError as exc:
-        raise IngestError(f"cannot read the recording: {exc.strerror or exc}") from exc
+        raise IngestError(f"无法读取录音：{exc.strerror or exc}") from exc
     if size == 0:
         temp.unlink()
-        raise IngestError("the file is empty")
+        raise IngestError("文件为空")
     return temp, sha
 
 
@@ -283,12 +285,12 @@ def _agent(session: Session, metadata: CallMetadata) -> Agent | None:
 
 def _describe(call: Call, metadata: CallMetadata | None, original_name: str) -> str:
     if metadata is None:
-        return (f"stored as call {call.id} without an agent: no metadata row for {original_name} and the name "
-                f"does not match {NAME_PATTERN}")
-    known = [f"agent {metadata.agent_code}" if metadata.agent_code else "no agent",
-             metadata.direction or "direction to be inferred",
-             metadata.started_at.isoformat(" ", "minutes") if metadata.started_at else "no start time"]
-    return f"stored as call {call.id} ({', '.join(known)}; from {metadata.source})"
+        return (f"已存为通话 {call.id}，未关联坐席：元数据中没有 {original_name}，"
+                f"文件名也不符合 {NAME_PATTERN}")
+    known = [f"坐席 {metadata.agent_code}" if metadata.agent_code else "无坐席",
+             DIRECTION_NAMES.get(metadata.direction or "", "方向待推断"),
+             metadata.started_at.isoformat(" ", "minutes") if metadata.started_at else "无开始时间"]
+    return f"已存为通话 {call.id}（{'，'.join(known)}；来自{metadata.source}）"
 
 
 def _store_call(session: Session, sha: str, audio_path: str, name: str,
@@ -338,6 +340,6 @@ def ingest_file(db: Database, config: Config, path_or_stream: str | Path | Binar
     finally:
         temp.unlink(missing_ok=True)
     if not created:
-        return IngestResult(call.id, sha, False, f"already uploaded as call {call.id} ({call.original_name}), "
-                                                 "not queued again")
+        return IngestResult(call.id, sha, False, f"已上传过：通话 {call.id}（{call.original_name}），"
+                                                 "不再重复处理")
     return IngestResult(call.id, sha, True, _describe(call, metadata, name))

@@ -94,7 +94,7 @@ def test_the_same_audio_twice_is_one_call(migrated_db: Database, db_config: Conf
     sha = hashlib.sha256(C03.read_bytes()).hexdigest()
     assert first.created and first.sha256 == sha
     assert not again.created and again.call_id == first.call_id
-    assert again.message == f"already uploaded as call {first.call_id} (c03_bare_wei.wav), not queued again"
+    assert again.message == f"已上传过：通话 {first.call_id}（c03_bare_wei.wav），不再重复处理"
     stored = db_config.data_dir / "audio" / sha[:2] / f"{sha}.wav"
     assert stored.read_bytes() == C03.read_bytes()
     assert [p.name for p in (db_config.data_dir / "audio").rglob("*") if p.is_file()] == [stored.name]
@@ -133,9 +133,9 @@ def test_a_stored_calls_missing_file_is_restored(migrated_db: Database, db_confi
 
 
 def test_empty_and_unreadable_files_are_refused(migrated_db: Database, db_config: Config, tmp_path: Path) -> None:
-    with pytest.raises(IngestError, match="the file is empty"):
+    with pytest.raises(IngestError, match="文件为空"):
         ingest_file(migrated_db, db_config, recording(tmp_path, "empty.wav", b""), "empty.wav")
-    with pytest.raises(IngestError, match="cannot read the recording: No such file or directory"):
+    with pytest.raises(IngestError, match="无法读取录音：No such file or directory"):
         ingest_file(migrated_db, db_config, tmp_path / "missing.wav", "missing.wav")
     assert count(migrated_db, Call) == 0
     assert not [p for p in (db_config.data_dir / "audio").rglob("*") if p.is_file()]  # no temporary file left
@@ -171,17 +171,17 @@ no_agent.wav,,,,,2026/11/23 11:00,
 def test_metadata_csv_good_and_bad_rows() -> None:
     sheet = read_metadata_csv(CSV)
     assert sheet.problems == [
-        "metadata:4: direction 'sideways' is not one of 呼入/呼出, in/out, inbound/outbound",
-        "metadata:5: start time 'yesterday' is not a date and time such as 2026-11-23 14:05:00",
-        "metadata:6: c03_bare_wei.wav is already described on line 2",
-        "metadata:7: no file name",
-        "metadata:8: 2 fields, the header has 7",
+        "metadata:4: 呼叫方向 'sideways' 应为 呼入/呼出、in/out 或 inbound/outbound",
+        "metadata:5: 开始时间 'yesterday' 不是日期时间，应如 2026-11-23 14:05:00",
+        "metadata:6: c03_bare_wei.wav 已在第 2 行填写过",
+        "metadata:7: 没有文件名",
+        "metadata:8: 有 2 列，表头有 7 列",
     ]
     assert set(sheet.rows) == {"c03_bare_wei.wav", "c04_no_closing.wav", "no_agent.wav"}
     c03 = sheet.rows["c03_bare_wei.wav"]
     assert (c03.agent_code, c03.agent_name, c03.team, c03.direction) == ("A1001", "王伟", "一组", "inbound")
     assert c03.started_at == datetime(2026, 11, 23, 10, 15) and c03.customer_number == "13812345678"
-    assert c03.source == "CSV line 2"
+    assert c03.source == "CSV 第 2 行"
     assert sheet.rows["c04_no_closing.wav"].direction == "outbound"
     assert sheet.rows["c04_no_closing.wav"].started_at == datetime(2026, 11, 23, 10, 20, tzinfo=UTC)
     assert sheet.rows["no_agent.wav"].agent_code is None
@@ -203,7 +203,7 @@ def test_metadata_csv_with_chinese_headers_from_excel(tmp_path: Path) -> None:
 
 def test_metadata_csv_without_a_file_column() -> None:
     assert read_metadata_csv("agent_id,team\nA1,一组\n").problems == [
-        "metadata:1: no file column (file or 文件) in the header"]
+        "metadata:1: 表头没有文件列（文件 或 file）"]
 
 
 def test_ingest_stores_the_metadata(migrated_db: Database, db_config: Config, tmp_path: Path) -> None:
@@ -211,8 +211,7 @@ def test_ingest_stores_the_metadata(migrated_db: Database, db_config: Config, tm
     c03 = ingest_file(migrated_db, db_config, C03, "c03_bare_wei.wav", sheet.rows["c03_bare_wei.wav"])
     c04 = ingest_file(migrated_db, db_config, SAMPLES / "calls" / "c04_no_closing.wav", "c04_no_closing.wav",
                       sheet.rows["c04_no_closing.wav"])
-    assert c03.message == (f"stored as call {c03.call_id} (agent A1001, inbound, 2026-11-23 10:15+08:00; "
-                           "from CSV line 2)")
+    assert c03.message == f"已存为通话 {c03.call_id}（坐席 A1001，呼入，2026-11-23 10:15+08:00；来自CSV 第 2 行）"
     with migrated_db.session() as session:
         first, second = session.get_one(Call, c03.call_id), session.get_one(Call, c04.call_id)
         assert first.agent is not None and second.agent is not None
@@ -232,11 +231,10 @@ def test_the_file_name_describes_a_call_without_a_csv_row(migrated_db: Database,
     unnamed = ingest_file(migrated_db, db_config, recording(tmp_path, "b", b"second call" * 99), "录音 0042.wav")
     impossible = ingest_file(migrated_db, db_config, recording(tmp_path, "c", b"third call" * 99),
                              "A1001_20261399-101500_out.wav")
-    assert named.message.endswith("(agent A1001, outbound, 2026-11-23 10:15+08:00; from the file name)")
-    assert unnamed.message == (f"stored as call {unnamed.call_id} without an agent: no metadata row for "
-                               "录音 0042.wav and the name does not match "
-                               "<agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>")
-    assert "without an agent" in impossible.message
+    assert named.message.endswith("（坐席 A1001，呼出，2026-11-23 10:15+08:00；来自文件名）")
+    assert unnamed.message == (f"已存为通话 {unnamed.call_id}，未关联坐席：元数据中没有 录音 0042.wav，"
+                               "文件名也不符合 <agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>")
+    assert "未关联坐席" in impossible.message
     with migrated_db.session() as session:
         call = session.get_one(Call, named.call_id)
         assert call.agent is not None and call.agent.code == "A1001" and call.direction == "outbound"
@@ -503,13 +501,13 @@ def test_ingest_worker_rescore_and_retry_commands(db_config: Config, tmp_path: P
                         "--metadata", str(sheet))
     assert stored.exit_code == 1
     lines = stored.output
-    assert f"bad row, ignored {sheet}:3: direction '上' is not one of" in lines
-    assert f"stored  {broken}: stored as call 1 (agent A1001, inbound" in lines and "from the file name" in lines
-    assert f"stored  {plain}: stored as call 2 (agent A2001, inbound, no start time; from CSV line 2)" in lines
-    assert f"error  {folder / 'gone.wav'}: cannot read the recording" in lines
+    assert f"bad row, ignored {sheet}:3: 呼叫方向 '上' 应为" in lines
+    assert f"stored  {broken}: 已存为通话 1（坐席 A1001，呼入" in lines and "来自文件名" in lines
+    assert f"stored  {plain}: 已存为通话 2（坐席 A2001，呼入，无开始时间；来自CSV 第 2 行）" in lines
+    assert f"error  {folder / 'gone.wav'}: 无法读取录音" in lines
     assert "1 of 3 file(s) failed" in lines
     again = run_qa(db_config, "ingest", str(plain))
-    assert again.exit_code == 0 and f"already uploaded  {plain}: already uploaded as call 2" in again.output
+    assert again.exit_code == 0 and f"already uploaded  {plain}: 已上传过：通话 2" in again.output
 
     worked = run_qa(db_config, "worker", "--once")
     assert worked.exit_code == 1

@@ -219,8 +219,8 @@ def test_upload_reports_each_file(client: FlaskClient, world: World) -> None:
         return client.post("/upload", data=data, content_type="multipart/form-data").get_data(as_text=True)
 
     html = upload((wav, "c03.wav"), (b"", "empty.wav"))
-    assert "已保存，排队处理" in html and "agent A3003" in html
-    assert "错误" in html and "empty" in html
+    assert "已保存，排队处理" in html and "坐席 A3003" in html
+    assert "错误" in html and "文件为空" in html
     again = upload((wav, "renamed.wav"))
     assert "已上传过" in again
     with world.db.session() as s:
