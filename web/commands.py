@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from qa.config import Config
@@ -43,5 +45,8 @@ def serve_app(config: Config, database: Database, host: str | None, port: int | 
     except ChecklistError as exc:
         raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
     host, port = host or config.web.host, port or config.web.port
+    # What is loaded by now (models' tables, pinyin tables: ~200,000 long-lived objects) lives as
+    # long as the server: keeping it out of garbage collection avoids ~100 ms pauses on requests.
+    gc.freeze()
     click.echo(f"Serving on http://{host}:{port}/ (data in {config.data_dir})")
     waitress_serve(app, host=host, port=port, threads=THREADS)
