@@ -5,26 +5,14 @@ Truth files (samples/truth/*.json) hold turns with role, start, end and text.
 
 from __future__ import annotations
 
-import re
-
-import opencc
 from rapidfuzz.distance import Levenshtein
 
+# CER compares text as the checklists match it: Simplified, no punctuation or spaces, Latin
+# lower-cased, digits read out one by one (工号1024 = 工号一零二四), since Whisper writes numbers
+# in digits and the scripts in characters.
+from qa.scoring.text import normalise
 from qa.transcript import Transcript
 from qa.types import SpeakerSegment, Turn, Word
-
-_NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
-_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
-_t2s = opencc.OpenCC("t2s")
-
-
-def normalise(text: str) -> str:
-    """Compare characters only: Simplified, no punctuation or spaces, Latin lower-cased.
-
-    Digits are read out one by one (工号1024 = 工号一零二四), the usual text normalisation
-    for Mandarin CER, since Whisper writes numbers in digits and the scripts in characters.
-    """
-    return _NOT_TEXT.sub("", _t2s.convert(text)).lower().translate(_DIGITS)
 
 
 def char_edits(reference: str, hypothesis: str) -> tuple[int, int]:
