@@ -12,7 +12,7 @@ from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
-from qa.db.models import Agent, Call, ItemVerdict, User
+from qa.db.models import Agent, Call, ItemVerdict, User, call_time
 from qa.review import REVIEWABLE
 
 SAMPLED_EVERY = 4  # product default: one sampled passing call after every four risky ones
@@ -42,10 +42,6 @@ class QueueFilters:
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     """Midnight of `day` where the users are, as UTC (the database keeps UTC)."""
     return datetime.combine(day, time.min, zone).astimezone(UTC)
-
-
-def call_time() -> Any:
-    return func.coalesce(Call.started_at, Call.created_at)
 
 
 def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -27,6 +28,7 @@ ROLES = ("agent", "inspector", "manager", "admin")
 CALL_STATES = ("queued", "processing", "scored", "in_review", "confirmed", "failed")
 JOB_STATES = ("queued", "running", "done", "failed")
 APPEAL_STATES = ("open", "upheld", "rejected")
+SATISFACTION = ("satisfied", "neutral", "unsatisfied")  # the customer's post-call survey answer
 
 
 def utcnow() -> datetime:
@@ -97,6 +99,7 @@ class Call(Base):
     fatal: Mapped[bool] = mapped_column(Boolean, default=False)
     risk: Mapped[float] = mapped_column(Float, default=0.0)  # queue order, highest first
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)  # passing call drawn for review
+    satisfaction: Mapped[str | None] = mapped_column(String(12))  # survey answer, None: not surveyed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -109,6 +112,11 @@ class Call(Base):
         Index("ix_calls_queue", "state", "risk"),
         Index("ix_calls_agent_started", "agent_id", "started_at"),
     )
+
+
+def call_time() -> Any:
+    """When a call happened, as SQL: its start time, else when it was stored."""
+    return func.coalesce(Call.started_at, Call.created_at)
 
 
 class Transcript(Base):
@@ -166,7 +174,10 @@ class ItemVerdict(Base):
     def verdict(self) -> str:
         return self.final_verdict or self.auto_verdict
 
-    __table_args__ = (UniqueConstraint("call_id", "item", name="uq_item_verdicts_call_item"),)
+    __table_args__ = (
+        UniqueConstraint("call_id", "item", name="uq_item_verdicts_call_item"),
+        Index("ix_item_verdicts_call_final", "call_id", "final_verdict"),  # a month's failed items (tally)
+    )
 
 
 class Review(Base):
@@ -244,3 +255,46 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_jobs_state_created", "state", "created_at"),)
+
+
+class TallyEntry(Base):
+    """Something recorded by hand for an agent's month: an event the policy rewards or fines
+    (a customer's named praise, a complaint) or a manager's adjustment, which needs a reason."""
+
+    __tablename__ = "tally_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM, as the policy's period counts months
+    kind: Mapped[str] = mapped_column(String(40))  # an event of the policy, or "adjustment"
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    points: Mapped[float] = mapped_column(Float, default=0.0)  # adjustments only
+    yuan: Mapped[float] = mapped_column(Float, default=0.0)  # adjustments only
+    note: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agent: Mapped[Agent] = relationship()
+    recorder: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_tally_entries_month_agent", "month", "agent_id"),)
+
+
+class PublishedTally(Base):
+    """A month's tally and ranking as published: frozen. A later change makes a new version."""
+
+    __tablename__ = "published_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    publisher: Mapped[str] = mapped_column(String(100))  # who, as shown (also for the command line)
+    note: Mapped[str] = mapped_column(Text, default="")  # why this version
+    policy: Mapped[str] = mapped_column(String(200))  # id, version and SHA-256 of the policy used
+    digest: Mapped[str] = mapped_column(String(64))  # of the figures, to tell when they have changed
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("month", "version", name="uq_published_tallies_month_version"),)

@@ -1,0 +1,280 @@
+"""A month's tally from its inputs and the policy: pure computation, no database.
+
+Order of work: each agent's call figures (count, mean, median, survey, deductions by item);
+the policy's rules over failed items and recorded events, counted in each rule's window so that
+repetition escalates (first a warning, then points, then a fine ...); adjustments; the
+performance score and tier; the ranking; awards by rank and condition; the bottom flag; money.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from qa.tally.inputs import EntryFact, FailedItem, TallyInputs
+from qa.tally.period import Month, month_of
+from qa.tally.policy import NEXT_RUNG, Award, EventRule, ItemRule, LoadedPolicy, Policy, Step
+from qa.tally.ranking import rank_agents
+from qa.tally.result import AgentTally, ItemDeduction, Line, Tally, Totals
+
+ADJUSTMENT = "adjustment"
+MONEY_DIGITS = SCORE_DIGITS = 2
+
+
+@dataclass
+class _Occurrence:
+    """One violation (a call breaking a rule) or one recorded event, in time order."""
+
+    key: tuple[str, datetime, int]
+    month: Month
+    rule: ItemRule | EventRule
+    call_id: int | None = None
+    items: list[str] = field(default_factory=list)
+    entry: EntryFact | None = None
+
+
+def _first_rule(policy: Policy, item: FailedItem) -> ItemRule | None:
+    for rule in policy.rules:
+        trigger = rule.failed
+        if (trigger.items and item.item in trigger.items) or (trigger.areas and item.area in trigger.areas) \
+                or (trigger.fatal and item.fatal):
+            return rule
+    return None
+
+
+def _call_figures(agents: dict[int, AgentTally], inputs: TallyInputs) -> dict[int, float]:
+    """Counts, mean, median, survey and deductions by item; returns each agent's score sum."""
+    scores: dict[int, list[float]] = defaultdict(list)
+    for call in inputs.calls:
+        agent = agents[call.agent_id]
+        agent.call_ids.append(call.id)
+        scores[call.agent_id].append(call.score)
+        if call.satisfaction is not None:
+            agent.rated += 1
+            agent.satisfied += call.satisfaction == "satisfied"
+    for agent_id, values in scores.items():
+        agent = agents[agent_id]
+        agent.calls = len(values)
+        agent.mean = round(sum(values) / len(values), SCORE_DIGITS)
+        agent.median = round(statistics.median(values), SCORE_DIGITS)
+        if agent.rated:
+            agent.satisfaction = round(agent.satisfied / agent.rated, 4)
+    by_item: dict[tuple[int, str], ItemDeduction] = {}
+    for item in inputs.failed:
+        if not item.in_month:
+            continue
+        agent = agents[item.agent_id]
+        entry = by_item.get((item.agent_id, item.item))
+        if entry is None:
+            entry = by_item[(item.agent_id, item.item)] = ItemDeduction(item.item, item.name, item.area)
+            agent.deductions.append(entry)
+        entry.count += 1
+        entry.points += item.deduct
+        entry.fatal += item.fatal
+        entry.calls.append(item.call_id)
+        agent.failed_items += 1
+        agent.fatal += item.fatal
+    for agent in agents.values():
+        agent.deductions.sort(key=lambda d: (-d.fatal, -d.points, d.item))
+    return {agent_id: sum(values) for agent_id, values in scores.items()}
+
+
+def _occurrences(inputs: TallyInputs, policy: Policy) -> dict[int, list[_Occurrence]]:
+    """Every agent's violations and events in the counting windows, oldest first."""
+    rules: dict[tuple[str, str, bool], ItemRule | None] = {}
+    by_call: dict[tuple[int, str], _Occurrence] = {}
+    out: dict[int, list[_Occurrence]] = defaultdict(list)
+    for item in inputs.failed:
+        rule = rules.setdefault((item.item, item.area, item.fatal), _first_rule(policy, item))
+        if rule is None:
+            continue
+        occurrence = by_call.get((item.call_id, rule.id))
+        if occurrence is None:
+            month = inputs.month if item.in_month else month_of(item.at, policy.period)
+            occurrence = _Occurrence((str(month), item.at, item.call_id), month, rule, item.call_id)
+            by_call[(item.call_id, rule.id)] = occurrence
+            out[item.agent_id].append(occurrence)
+        occurrence.items.append(item.item)
+    event_rules = {}
+    for rule in policy.event_rules:
+        event_rules.setdefault(rule.event, rule)
+    for entry in inputs.entries:
+        rule = event_rules.get(entry.kind)
+        if rule is not None:
+            out[entry.agent_id].extend(
+                _Occurrence((entry.month, entry.created_at, entry.id), Month.parse(entry.month), rule, entry=entry)
+                for _ in range(entry.quantity))
+    for occurrences in out.values():
+        occurrences.sort(key=lambda o: o.key)
+    return out
+
+
+class _Ladder:
+    """An agent's rung on the warning ladder, within the discipline window."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.ladder = policy.discipline.ladder
+        self.window = policy.discipline.window
+        self.rung = -1
+        self.started: Month | None = None
+
+    def climb(self, month: Month, step: Step) -> str | None:
+        start = month.window_start(self.window)
+        if start != self.started:
+            self.rung, self.started = -1, start
+        if step.discipline is None:
+            return None
+        target = self.rung + 1 if step.discipline == NEXT_RUNG else self.ladder.index(step.discipline)
+        self.rung = min(len(self.ladder) - 1, max(self.rung, target))
+        return self.ladder[self.rung]
+
+    def state(self, month: Month) -> str | None:
+        current = self.started == month.window_start(self.window) and self.rung >= 0
+        return self.ladder[self.rung] if current else None
+
+
+def _apply_rules(agent: AgentTally, occurrences: Iterable[_Occurrence], policy: Policy, month: Month) -> None:
+    """Count each rule's occurrences in its window; the month's occurrences become lines.
+    The occurrences of one recorded entry that reach the same step share one line."""
+    counts: Counter[tuple[str, str]] = Counter()
+    ladder = _Ladder(policy)
+    last: tuple[int, int] | None = None
+    for occurrence in occurrences:
+        rule = occurrence.rule
+        counts[(rule.id, str(occurrence.month.window_start(rule.window)))] += 1
+        nth = counts[(rule.id, str(occurrence.month.window_start(rule.window)))]
+        index = min(nth, len(rule.steps)) - 1
+        step = rule.steps[index]
+        rung = ladder.climb(occurrence.month, step)
+        if occurrence.month != month:
+            continue
+        entry = occurrence.entry
+        if entry is not None and last == (entry.id, index):
+            line = agent.lines[-1]
+            line.count += 1
+            line.points += step.points
+            line.yuan += step.yuan
+            continue
+        agent.lines.append(Line(
+            kind="event" if entry else "rule", rule=rule.id, name=rule.name, occurrence=nth, points=step.points,
+            yuan=step.yuan, discipline=rung, flag=step.flag, source=rule.source,
+            calls=[occurrence.call_id] if occurrence.call_id else ([entry.call_id] if entry and entry.call_id else []),
+            items=occurrence.items, entry=entry.id if entry else None,
+            note=f"{entry.recorder or ''}：{entry.note}" if entry and entry.note else ""))
+        last = (entry.id, index) if entry else None
+    agent.discipline = ladder.state(month)
+
+
+def _adjustments(agents: dict[int, AgentTally], entries: Iterable[EntryFact], policy: Policy, month: Month) -> None:
+    """Adjustments by hand, and recorded events the policy no longer knows (shown, worth nothing)."""
+    for entry in entries:
+        if entry.month != str(month):
+            continue
+        who = f"{entry.recorder or ''}：{entry.note}"
+        if entry.kind == ADJUSTMENT:
+            agents[entry.agent_id].lines.append(Line(
+                kind="adjustment", rule=ADJUSTMENT, name="人工调整", points=entry.points, yuan=entry.yuan,
+                entry=entry.id, note=who, calls=[entry.call_id] if entry.call_id else []))
+        elif entry.kind not in policy.events:
+            agents[entry.agent_id].lines.append(Line(
+                kind="event", rule=entry.kind, name=entry.kind, count=entry.quantity, entry=entry.id,
+                note=f"奖惩制度中没有此事件，不计金额。{who}"))
+
+
+def _award_applies(award: Award, agent: AgentTally, events: Counter[str]) -> bool:
+    when = award.when
+    if when.rank_at_most is not None and (agent.rank is None or agent.rank > when.rank_at_most):
+        return False
+    if when.score_at_least is not None and (agent.score is None or agent.score < when.score_at_least):
+        return False
+    if when.max_fatal is not None and agent.fatal > when.max_fatal:
+        return False
+    if when.satisfaction_at_least is not None and (
+            agent.rated < when.min_rated or (agent.satisfaction or 0.0) < when.satisfaction_at_least):
+        return False
+    return all(events[kind] <= most for kind, most in when.max_events.items())
+
+
+def _tier(policy: Policy, score: float | None) -> str | None:
+    if score is None:
+        return None
+    return next(t.name for t in policy.performance.tiers if score >= t.min_score)
+
+
+def _settle(agent: AgentTally) -> None:
+    """Money, points, flags and titles from the lines."""
+    agent.reward_yuan = round(sum(line.yuan for line in agent.lines if line.yuan > 0), MONEY_DIGITS)
+    agent.penalty_yuan = round(sum(line.yuan for line in agent.lines if line.yuan < 0), MONEY_DIGITS)
+    agent.net_yuan = round(agent.reward_yuan + agent.penalty_yuan, MONEY_DIGITS)
+    agent.flags = list(dict.fromkeys(line.flag for line in agent.lines if line.flag))
+    agent.titles = list(dict.fromkeys(line.title for line in agent.lines if line.title))
+
+
+def _totals(name: str, members: list[AgentTally], sums: dict[int, float],
+            previous: dict[int, tuple[int, float]]) -> Totals:
+    totals = Totals(name=name, agents=len(members))
+    score_sum = previous_sum = 0.0
+    for a in members:
+        totals.ranked += a.ranked
+        totals.calls += a.calls
+        totals.fatal += a.fatal
+        totals.points += sum(line.points for line in a.lines)
+        totals.reward_yuan += a.reward_yuan
+        totals.penalty_yuan += a.penalty_yuan
+        score_sum += sums.get(a.agent_id, 0.0)
+        count, mean = previous.get(a.agent_id, (0, 0.0))
+        totals.previous_calls += count
+        previous_sum += count * (mean or 0.0)
+        for area, points in a.area_points().items():
+            totals.area_points[area] = totals.area_points.get(area, 0.0) + points
+    totals.points = round(totals.points, SCORE_DIGITS)
+    totals.reward_yuan = round(totals.reward_yuan, MONEY_DIGITS)
+    totals.penalty_yuan = round(totals.penalty_yuan, MONEY_DIGITS)
+    totals.net_yuan = round(totals.reward_yuan + totals.penalty_yuan, MONEY_DIGITS)
+    totals.mean = round(score_sum / totals.calls, SCORE_DIGITS) if totals.calls else None
+    totals.previous_mean = round(previous_sum / totals.previous_calls, SCORE_DIGITS) if totals.previous_calls else None
+    return totals
+
+
+def compute_tally(inputs: TallyInputs, loaded: LoadedPolicy) -> Tally:
+    policy = loaded.policy
+    agents = {a.id: AgentTally(a.id, a.code, a.name, a.team) for a in inputs.agents}
+    sums = _call_figures(agents, inputs)
+    occurrences = _occurrences(inputs, policy)
+    for agent_id, agent in agents.items():
+        _apply_rules(agent, occurrences.get(agent_id, []), policy, inputs.month)
+    _adjustments(agents, inputs.entries, policy, inputs.month)
+    events: dict[int, Counter[str]] = defaultdict(Counter)
+    for entry in inputs.entries:
+        if entry.month == str(inputs.month):
+            events[entry.agent_id][entry.kind] += entry.quantity
+    for agent in agents.values():
+        agent.points = round(sum(line.points for line in agent.lines), SCORE_DIGITS)
+        basis = agent.mean if policy.performance.basis == "mean" else agent.median
+        agent.score = round(basis + agent.points, SCORE_DIGITS) if basis is not None else None
+        agent.tier = _tier(policy, agent.score)
+        agent.open_appeals = inputs.open_appeals.get(agent.agent_id, 0)
+        agent.previous_calls, previous_mean = inputs.previous.get(agent.agent_id, (0, None))
+        agent.previous_mean = round(previous_mean, SCORE_DIGITS) if previous_mean is not None else None
+    ranked = rank_agents(list(agents.values()), policy.ranking)
+    for agent in agents.values():
+        for award in policy.awards:
+            if _award_applies(award, agent, events[agent.agent_id]):
+                agent.lines.append(Line(kind="award", rule=award.id, name=award.name, yuan=award.yuan,
+                                        title=award.title, source=award.source))
+        if agent.bottom:
+            agent.lines.append(Line(kind="bottom", rule="bottom", name=policy.ranking.bottom.flag,
+                                    flag=policy.ranking.bottom.flag, source="ranking.bottom"))
+        _settle(agent)
+    unranked = sorted((a for a in agents.values() if not a.ranked), key=lambda a: a.code)
+    ordered = ranked + unranked
+    teams = sorted({a.team for a in ordered})
+    return Tally(
+        month=str(inputs.month), start=inputs.start.isoformat(), end=inputs.end.isoformat(),
+        timezone=policy.period.timezone, policy=f"{policy.id} v{policy.version} sha256:{loaded.sha256[:12]}",
+        agents=ordered,
+        teams=[_totals(team or "—", [a for a in ordered if a.team == team], sums, inputs.previous) for team in teams],
+        centre=_totals("全中心", ordered, sums, inputs.previous))
