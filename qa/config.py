@@ -69,6 +69,11 @@ class ScoringConfig(_Section):
         None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
 
 
+class TallyConfig(_Section):
+    policy: Path | None = Field(
+        None, description="reward-and-penalty policy YAML (qa.policy/1); default: the bundled qa/policies/default.yaml")
+
+
 class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 5000
@@ -89,6 +94,7 @@ class Config(_Section):
     diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
     turns: TurnConfig = Field(default_factory=TurnConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    tally: TallyConfig = Field(default_factory=TallyConfig)
     web: WebConfig = Field(default_factory=WebConfig)
 
     def database(self) -> str:
