@@ -49,6 +49,13 @@ COLUMNS = {
     "direction": ("direction", "呼叫方向"),
     "started_at": ("started_at", "开始时间"),
     "customer_number": ("customer_number", "客户号码"),
+    "satisfaction": ("satisfaction", "满意度", "客户满意度"),
+}
+# The customer's answer to the post-call survey, as IVR systems export it.
+SATISFACTION = {
+    "satisfied": ("satisfied", "满意", "非常满意", "很满意"),
+    "neutral": ("neutral", "一般", "基本满意"),
+    "unsatisfied": ("unsatisfied", "不满意", "非常不满意", "很不满意"),
 }
 TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d%H%M%S")  # besides ISO 8601
 LENGTH_LIMITS = {"agent_code": 50, "agent_name": 100, "team": 100}  # the database columns' sizes
@@ -72,6 +79,7 @@ class CallMetadata:
     direction: str | None = None  # inbound | outbound | None: inferred when scoring
     started_at: datetime | None = None  # as written; without an offset it is the centre's time (web.timezone)
     customer_number: str = ""  # as given; only the masked form is stored
+    satisfaction: str | None = None  # satisfied | neutral | unsatisfied | None: not surveyed
     source: str = ""
 
 
@@ -99,6 +107,16 @@ def parse_direction(text: str) -> str | None:
         if value in spellings:
             return direction
     raise MetadataError(f"呼叫方向 {text!r} 应为 呼入/呼出、in/out 或 inbound/outbound")
+
+
+def parse_satisfaction(text: str) -> str | None:
+    value = text.strip().lower()
+    if not value:
+        return None
+    for answer, spellings in SATISFACTION.items():
+        if value in spellings:
+            return answer
+    raise MetadataError(f"满意度 {text!r} 应为 满意、一般 或 不满意")
 
 
 def parse_started_at(text: str) -> datetime | None:
@@ -175,6 +193,7 @@ def _row_metadata(values: dict[str, str], source: str) -> CallMetadata:
         direction=parse_direction(values.get("direction", "")),
         started_at=parse_started_at(values.get("started_at", "")),
         customer_number=values.get("customer_number", "").strip(),
+        satisfaction=parse_satisfaction(values.get("satisfaction", "")),
         source=source,
     )
     for field, limit in LENGTH_LIMITS.items():
@@ -186,8 +205,8 @@ def _row_metadata(values: dict[str, str], source: str) -> CallMetadata:
 def read_metadata_csv(path_or_text: Path | str) -> MetadataSheet:
     """Read a metadata CSV (a Path is read from disk; a str is the CSV's content).
 
-    Columns: file, agent_id, agent_name, team, direction, started_at, customer_number, or their
-    Chinese headers (文件, 坐席工号, 坐席姓名, 班组, 呼叫方向(呼入/呼出), 开始时间, 客户号码).
+    Columns: file, agent_id, agent_name, team, direction, started_at, customer_number, satisfaction,
+    or their Chinese headers (文件, 坐席工号, 坐席姓名, 班组, 呼叫方向(呼入/呼出), 开始时间, 客户号码, 满意度).
     Only `file` is required. A bad row is left out and reported as "<source>:<line>: <reason>".
     """
     if isinstance(path_or_text, Path):
@@ -302,6 +321,7 @@ def _store_call(session: Session, sha: str, audio_path: str, name: str,
     call = Call(
         sha256=sha, audio_path=audio_path, original_name=name, agent=_agent(session, meta),
         direction=meta.direction, customer_number=mask_number(meta.customer_number), state="queued",
+        satisfaction=meta.satisfaction,
         started_at=meta.started_at.astimezone(UTC) if meta.started_at else None,
     )
     session.add(call)

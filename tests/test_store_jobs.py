@@ -201,6 +201,13 @@ def test_metadata_csv_with_chinese_headers_from_excel(tmp_path: Path) -> None:
     assert sheet.rows["c11.wav"].started_at == datetime(2026, 11, 23, 9, 10)
 
 
+def test_metadata_csv_survey_answers() -> None:
+    sheet = read_metadata_csv("文件,满意度\na.wav,满意\nb.wav,不满意\nc.wav,\nd.wav,还行\ne.wav,neutral\n")
+    assert {name: row.satisfaction for name, row in sheet.rows.items()} == {
+        "a.wav": "satisfied", "b.wav": "unsatisfied", "c.wav": None, "e.wav": "neutral"}
+    assert sheet.problems == ["metadata:5: 满意度 '还行' 应为 满意、一般 或 不满意"]
+
+
 def test_metadata_csv_without_a_file_column() -> None:
     assert read_metadata_csv("agent_id,team\nA1,一组\n").problems == [
         "metadata:1: 表头没有文件列（文件 或 file）"]
