@@ -29,19 +29,19 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, make_url, select, text
+from sqlalchemy import event, make_url, select, text
 from werkzeug.security import generate_password_hash
 
-from qa.config import Config, WebConfig
+from benchdb import bench_database
+
+from qa.config import Config
 from qa.db.models import Agent, Base, Call, ItemVerdict, Team, Transcript, User
 from qa.db.session import Database, open_database, upgrade
 from qa.jobs import store_scorecard
@@ -83,41 +83,6 @@ def load_samples(rules: RuleSet) -> list[Sample]:
         samples.append(Sample(truth["call_id"], truth["direction"], truth["duration"], transcript.to_dict(),
                               score_transcript(transcript, rules, truth["direction"])))
     return samples
-
-
-@contextmanager
-def bench_database(url: str | None, data_dir: Path) -> Iterator[Config]:
-    """Settings for a fresh, empty database: SQLite in `data_dir`, a new PostgreSQL schema, or
-    (other servers) the URL's database with the product's tables dropped before and after."""
-    config = Config(data_dir=data_dir, web=WebConfig(secret_key="bench-secret"))
-    if url is None:
-        yield config
-        return
-    parsed = make_url(url)
-    admin = create_engine(parsed)
-    if parsed.get_backend_name() == "postgresql":
-        schema = f"qa_bench_{uuid.uuid4().hex[:12]}"
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        own = parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-        try:
-            yield config.model_copy(update={"database_url": own})
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-        return
-
-    def drop() -> None:
-        Base.metadata.drop_all(admin)
-        with admin.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    drop()
-    try:
-        yield config.model_copy(update={"database_url": url})
-    finally:
-        drop()
-        admin.dispose()
 
 
 def add_people(db: Database) -> tuple[list[int], dict[int, int], int]:

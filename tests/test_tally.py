@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import select
 from tallyworld import Centre
 
-from qa.db.models import Agent, Appeal, ItemVerdict, User
+from qa.db.models import Agent, ItemVerdict, User
 from qa.db.session import Database
 from qa.review import InvalidAction, PermissionDenied, decide_appeal, file_appeal
 from qa.scoring.loader import load_rules

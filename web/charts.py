@@ -61,3 +61,50 @@ def trend_svg(points: list[Point], bands: list[tuple[str, float]], caption: str)
                    f'text-anchor="middle">{escape(p.label)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class Bar:
+    value: float
+    shown: str  # the value as the user reads it
+    title: str  # tooltip
+    series: str = "current"  # CSS class: current | previous | warn
+
+
+@dataclass(frozen=True)
+class BarGroup:
+    label: str
+    bars: list[Bar]
+
+
+BAR_H, BAR_GAP, GROUP_GAP, LABEL_W = 14, 2, 10, 96
+
+
+def bars_svg(groups: list[BarGroup], caption: str, legend: list[tuple[str, str]] | None = None) -> Markup:
+    """Horizontal bars, one group per label (e.g. a team: last month and this month), each bar
+    labelled with its value; the scale starts at 0 and ends at the largest value."""
+    top = max((b.value for g in groups for b in g.bars), default=0.0) or 1.0
+    inner_w = WIDTH - LABEL_W - RIGHT - 40
+    legend_h = 18 if legend else 0
+    height = TOP // 2 + legend_h + sum(len(g.bars) * (BAR_H + BAR_GAP) + GROUP_GAP for g in groups) + 4
+    out = [(f'<svg class="chart bars" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(caption)}" '
+            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(caption)}</title>')]
+    x = LABEL_W
+    for series, name in legend or []:
+        out.append(f'<rect class="bar {escape(series)}" x="{x}" y="4" width="12" height="10"/>'
+                   f'<text class="x-label" x="{x + 16}" y="13">{escape(name)}</text>')
+        x += 24 + 14 * len(name)
+    y = TOP // 2 + legend_h
+    for group in groups:
+        group_h = len(group.bars) * (BAR_H + BAR_GAP)
+        out.append(f'<text class="y-label" x="{LABEL_W - 6}" y="{y + group_h / 2 + 4:.1f}" text-anchor="end">'
+                   f'{escape(group.label)}</text>')
+        for bar in group.bars:
+            width = max(0.0, inner_w * bar.value / top)
+            out.append(f'<rect class="bar {escape(bar.series)}" x="{LABEL_W}" y="{y}" width="{width:.1f}" '
+                       f'height="{BAR_H}"><title>{escape(bar.title)}</title></rect>'
+                       f'<text class="value" x="{LABEL_W + width + 4:.1f}" y="{y + BAR_H - 3}">{escape(bar.shown)}</text>')
+            y += BAR_H + BAR_GAP
+        y += GROUP_GAP
+    out.append("</svg>")
+    return Markup("".join(out))

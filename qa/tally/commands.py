@@ -190,12 +190,12 @@ def export(config: Config, month: str | None, version: int | None, draft: bool, 
     click.echo(f"{out}: {chosen} {label}, {len(result.agents)} agents")
 
 
-@click.group()
-def entry() -> None:
+@click.group("entry")
+def entry_group() -> None:
     """Record events (named praise, complaints ...) and adjustments for an agent's month."""
 
 
-@entry.command("add")
+@entry_group.command("add")
 @MONTH_OPTION
 @click.option("--agent", "agent_code", required=True, help="Agent id (工号).")
 @click.option("--kind", required=True, help=f"An event of the policy (praise, complaint ...) or {ADJUSTMENT}.")

@@ -12,10 +12,9 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from qa.tally.inputs import EntryFact, FailedItem, TallyInputs
-from qa.tally.period import Month, month_of
+from qa.tally.period import Month
 from qa.tally.policy import NEXT_RUNG, Award, EventRule, ItemRule, LoadedPolicy, Policy, Step
 from qa.tally.ranking import rank_agents
 from qa.tally.result import AgentTally, ItemDeduction, Line, Tally, Totals
@@ -26,9 +25,10 @@ MONEY_DIGITS = SCORE_DIGITS = 2
 
 @dataclass
 class _Occurrence:
-    """One violation (a call breaking a rule) or one recorded event, in time order."""
+    """One violation (a call breaking a rule) or one recorded event. Sorted by month; within a
+    month, violations in call order, then events in the order they were recorded."""
 
-    key: tuple[str, datetime, int]
+    key: tuple[str, int, int]
     month: Month
     rule: ItemRule | EventRule
     call_id: int | None = None
@@ -64,7 +64,7 @@ def _call_figures(agents: dict[int, AgentTally], inputs: TallyInputs) -> dict[in
             agent.satisfaction = round(agent.satisfied / agent.rated, 4)
     by_item: dict[tuple[int, str], ItemDeduction] = {}
     for item in inputs.failed:
-        if not item.in_month:
+        if item.month is not None:
             continue
         agent = agents[item.agent_id]
         entry = by_item.get((item.agent_id, item.item))
@@ -87,25 +87,25 @@ def _occurrences(inputs: TallyInputs, policy: Policy) -> dict[int, list[_Occurre
     rules: dict[tuple[str, str, bool], ItemRule | None] = {}
     by_call: dict[tuple[int, str], _Occurrence] = {}
     out: dict[int, list[_Occurrence]] = defaultdict(list)
-    for item in inputs.failed:
+    for order, item in enumerate(inputs.failed):
         rule = rules.setdefault((item.item, item.area, item.fatal), _first_rule(policy, item))
         if rule is None:
             continue
         occurrence = by_call.get((item.call_id, rule.id))
         if occurrence is None:
-            month = inputs.month if item.in_month else month_of(item.at, policy.period)
-            occurrence = _Occurrence((str(month), item.at, item.call_id), month, rule, item.call_id)
+            month = item.month or inputs.month
+            occurrence = _Occurrence((str(month), 0, order), month, rule, item.call_id)
             by_call[(item.call_id, rule.id)] = occurrence
             out[item.agent_id].append(occurrence)
         occurrence.items.append(item.item)
     event_rules = {}
     for rule in policy.event_rules:
         event_rules.setdefault(rule.event, rule)
-    for entry in inputs.entries:
+    for order, entry in enumerate(inputs.entries):  # read in the order they were recorded
         rule = event_rules.get(entry.kind)
         if rule is not None:
             out[entry.agent_id].extend(
-                _Occurrence((entry.month, entry.created_at, entry.id), Month.parse(entry.month), rule, entry=entry)
+                _Occurrence((entry.month, 1, order), Month.parse(entry.month), rule, entry=entry)
                 for _ in range(entry.quantity))
     for occurrences in out.values():
         occurrences.sort(key=lambda o: o.key)
@@ -201,7 +201,7 @@ def _award_applies(award: Award, agent: AgentTally, events: Counter[str]) -> boo
 def _tier(policy: Policy, score: float | None) -> str | None:
     if score is None:
         return None
-    return next(t.name for t in policy.performance.tiers if score >= t.min_score)
+    return next((t.name for t in policy.performance.tiers if score >= t.min_score), policy.performance.tiers[-1].name)
 
 
 def _settle(agent: AgentTally) -> None:
@@ -254,7 +254,7 @@ def compute_tally(inputs: TallyInputs, loaded: LoadedPolicy) -> Tally:
     for agent in agents.values():
         agent.points = round(sum(line.points for line in agent.lines), SCORE_DIGITS)
         basis = agent.mean if policy.performance.basis == "mean" else agent.median
-        agent.score = round(basis + agent.points, SCORE_DIGITS) if basis is not None else None
+        agent.score = round(max(0.0, basis + agent.points), SCORE_DIGITS) if basis is not None else None
         agent.tier = _tier(policy, agent.score)
         agent.open_appeals = inputs.open_appeals.get(agent.agent_id, 0)
         agent.previous_calls, previous_mean = inputs.previous.get(agent.agent_id, (0, None))

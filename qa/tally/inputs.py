@@ -12,27 +12,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from qa.db.models import Agent, Appeal, Call, ItemVerdict, TallyEntry, Team, User, call_time
-from qa.tally.period import Month, month_bounds, month_start
+from qa.tally.period import Month, month_bounds, month_of, month_start
 from qa.tally.policy import Policy
 
 
 class CallFact(NamedTuple):
     id: int
     agent_id: int
-    at: datetime
     score: float
     satisfaction: str | None
 
 
 class FailedItem(NamedTuple):
+    """A failed item of a confirmed call, in call order; `month` None: the month tallied, else an
+    earlier month of a counting window."""
+
     call_id: int
     agent_id: int
-    at: datetime  # naive UTC on SQLite, aware on PostgreSQL: compared only with its own kind
-    in_month: bool  # False: an earlier month of a counting window
+    month: Month | None
     position: int
     item: str
     area: str
@@ -51,7 +52,6 @@ class EntryFact(NamedTuple):
     yuan: float
     note: str
     call_id: int | None
-    created_at: datetime
     recorder: str | None
 
 
@@ -68,7 +68,7 @@ class TallyInputs:
     start: datetime
     end: datetime
     agents: list[AgentInfo]
-    calls: list[CallFact]  # confirmed calls of the month
+    calls: list[CallFact]  # confirmed calls of the month, by id
     failed: list[FailedItem]  # failed items of confirmed calls, from the earliest window start to the month's end
     entries: list[EntryFact]  # from the earliest window's first month to this month
     open_appeals: dict[int, int]  # agent id -> appeals still open on the month's calls
@@ -80,6 +80,20 @@ def earliest_window(month: Month, policy: Policy) -> Month:
     return min(month.window_start(w) for w in windows)
 
 
+def _taken_by_rules(policy: Policy) -> ColumnElement[bool] | None:
+    """SQL for "some rule of the policy counts this failed item"; None when no rule counts any."""
+    conditions: list[ColumnElement[bool]] = []
+    for rule in policy.rules:
+        trigger = rule.failed
+        if trigger.items:
+            conditions.append(ItemVerdict.item.in_(trigger.items))
+        if trigger.areas:
+            conditions.append(ItemVerdict.area.in_(trigger.areas))
+        if trigger.fatal:
+            conditions.append(ItemVerdict.fatal.is_(True))
+    return or_(*conditions) if conditions else None
+
+
 def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     start, end = month_bounds(month, policy.period)
     first = earliest_window(month, policy)
@@ -89,24 +103,33 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     agents = [AgentInfo(*row) for row in session.execute(
         select(Agent.id, Agent.code, Agent.name, func.coalesce(Team.name, "")).outerjoin(Team).order_by(Agent.code))]
     calls = [CallFact(*row) for row in session.execute(
-        select(Call.id, Call.agent_id, at, Call.score, Call.satisfaction)
-        .where(*confirmed, at >= start, at < end).order_by(at, Call.id))]
-    failed = [FailedItem(*row) for row in session.execute(
-        select(ItemVerdict.call_id, Call.agent_id, at, at >= start, ItemVerdict.position, ItemVerdict.item, ItemVerdict.area,
-               ItemVerdict.name, ItemVerdict.deduct, ItemVerdict.fatal)
-        .join(Call, Call.id == ItemVerdict.call_id)
-        .where(*confirmed, ItemVerdict.final_verdict == "fail", at >= since, at < end)
-        .order_by(at, Call.id, ItemVerdict.position))]
+        select(Call.id, Call.agent_id, Call.score, Call.satisfaction)
+        .where(*confirmed, at >= start, at < end).order_by(Call.id))]
+    details = (ItemVerdict.position, ItemVerdict.item, ItemVerdict.area, ItemVerdict.name, ItemVerdict.deduct,
+               ItemVerdict.fatal)
+    failed_items = (select(ItemVerdict.call_id, Call.agent_id, at, *details).join(Call, Call.id == ItemVerdict.call_id)
+                    .where(*confirmed, ItemVerdict.final_verdict == "fail").order_by(at, Call.id, ItemVerdict.position))
+    failed: list[FailedItem] = []
+    taken = _taken_by_rules(policy)
+    if since < start and taken is not None:  # earlier months of a window: only what a rule counts
+        failed += [FailedItem(call, agent, month_of(moment, policy.period), *rest) for call, agent, moment, *rest
+                   in session.execute(failed_items.where(at >= since, at < start, taken))]
+    if calls:  # calls arrive about in time order: the month's id span bounds the index range read
+        month_items = (failed_items.with_only_columns(ItemVerdict.call_id, Call.agent_id, *details)
+                       .where(ItemVerdict.call_id.between(calls[0].id, calls[-1].id), at >= start, at < end))
+        failed += [FailedItem(call, agent, None, *rest) for call, agent, *rest in session.execute(month_items)]
     months = [str(first.shift(i)) for i in range((month.year - first.year) * 12 + month.month - first.month + 1)]
     entries = [EntryFact(*row) for row in session.execute(
         select(TallyEntry.id, TallyEntry.agent_id, TallyEntry.month, TallyEntry.kind, TallyEntry.quantity,
-               TallyEntry.points, TallyEntry.yuan, TallyEntry.note, TallyEntry.call_id, TallyEntry.created_at,
+               TallyEntry.points, TallyEntry.yuan, TallyEntry.note, TallyEntry.call_id,
                func.coalesce(func.nullif(User.display_name, ""), User.username))
         .outerjoin(User, User.id == TallyEntry.recorded_by)
         .where(TallyEntry.month.in_(months)).order_by(TallyEntry.month, TallyEntry.created_at, TallyEntry.id))]
-    open_appeals = {agent: count for agent, count in session.execute(
-        select(Call.agent_id, func.count(Appeal.id)).join(Call, Call.id == Appeal.call_id)
-        .where(*confirmed, Appeal.state == "open", at >= start, at < end).group_by(Call.agent_id))}
+    agent_of = {call.id: call.agent_id for call in calls}
+    open_appeals: dict[int, int] = {}
+    for call_id in session.scalars(select(Appeal.call_id).where(Appeal.state == "open")):  # few at any time
+        if call_id in agent_of:
+            open_appeals[agent_of[call_id]] = open_appeals.get(agent_of[call_id], 0) + 1
     before_start, before_end = month_bounds(month.shift(-1), policy.period)
     previous = {agent: (count, mean) for agent, count, mean in session.execute(
         select(Call.agent_id, func.count(Call.id), func.avg(Call.score))

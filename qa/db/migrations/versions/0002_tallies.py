@@ -1,5 +1,5 @@
 """Monthly tallies: events and adjustments recorded by hand, published tallies, survey answers,
-and an index for a month's failed items.
+and indexes for a month's calls and their failed items.
 
 Generated with autogenerate against a database at 0001, then reviewed by hand.
 
@@ -56,11 +56,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_tally_entries_month_agent", "tally_entries", ["month", "agent_id"])
     op.add_column("calls", sa.Column("satisfaction", sa.String(length=12), nullable=True))
-    op.create_index("ix_item_verdicts_call_final", "item_verdicts", ["call_id", "final_verdict"])
+    op.create_index("ix_calls_state_time", "calls", ["state", sa.text("coalesce(started_at, created_at)")])
+    failed = sa.text("final_verdict = 'fail'")
+    op.create_index("ix_item_verdicts_failed", "item_verdicts",
+                    ["call_id", "position", "item", "area", "name", "deduct", "fatal"],
+                    sqlite_where=failed, postgresql_where=failed)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_item_verdicts_call_final", table_name="item_verdicts")
+    op.drop_index("ix_item_verdicts_failed", table_name="item_verdicts")
+    op.drop_index("ix_calls_state_time", table_name="calls")
     with op.batch_alter_table("calls") as batch_op:  # SQLite drops a column by copying the table
         batch_op.drop_column("satisfaction")
     op.drop_index("ix_tally_entries_month_agent", table_name="tally_entries")
