@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from webworld import PASSWORD_HASH
 
 from qa.db.models import Agent, Call, ItemVerdict, Scoring, Team, User
 from qa.db.session import Database
@@ -19,7 +19,6 @@ from qa.review import confirm_call
 from qa.scoring.loader import RuleSet
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_HASH = generate_password_hash("tally test", method="pbkdf2:sha256:1000")
 
 
 def local(text: str) -> datetime:
@@ -28,7 +27,7 @@ def local(text: str) -> datetime:
 
 
 class Centre:
-    """Builds agents, users and confirmed calls in `db`."""
+    """Builds agents, users (password webworld.PASSWORD) and confirmed calls in `db`."""
 
     def __init__(self, db: Database, rules: RuleSet) -> None:
         self.db = db
@@ -49,7 +48,7 @@ class Centre:
 
     def user(self, username: str, role: str, agent: str | None = None) -> int:
         with self.db.session() as session:
-            user = User(username=username, password_hash=_HASH, role=role, display_name=username,
+            user = User(username=username, password_hash=PASSWORD_HASH, role=role, display_name=username,
                         agent_id=self.agents[agent] if agent else None)
             session.add(user)
             session.flush()

@@ -220,7 +220,7 @@ def test_adjustments_need_a_reason_and_events_come_from_the_policy(november: Cen
     with november.db.session() as session:
         boss = session.get(User, november.users["boss"])
         agent = session.get(Agent, november.agents["A06"])
-        for kind, note, points, yuan, code in [("adjustment", " ", 0, 50, "reason_required"),
+        for kind, note, points, yuan, code in [("adjustment", " ", 0, 50, "adjustment_needs_reason"),
                                                ("adjustment", "补发", 0, 0, "empty_adjustment"),
                                                ("praise", "x", 0, 5, "event_amounts"),
                                                ("bonus", "x", 0, 0, "unknown_event")]:

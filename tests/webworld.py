@@ -34,7 +34,7 @@ SAMPLES = REPO_ROOT / "samples"
 PASSWORD = "correct horse 马"
 SCRIPT = "<script>alert(1)</script>"
 # Fast hashing for tests only; the product uses werkzeug's default.
-_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
 @dataclass
@@ -99,7 +99,7 @@ def add_people(world: World) -> None:
                   ("insp1", "inspector", None, "王质检"), ("insp2", "inspector", None, "赵质检"),
                   ("manager1", "manager", None, "陈主管"), ("admin1", "admin", None, "管理员")]
         for username, role, code, display in people:
-            user = User(username=username, password_hash=_HASH, role=role, display_name=display,
+            user = User(username=username, password_hash=PASSWORD_HASH, role=role, display_name=display,
                         agent_id=world.agents[code] if code else None)
             session.add(user)
             session.flush()

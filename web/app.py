@@ -8,8 +8,9 @@ from flask_wtf.csrf import CSRFProtect
 from qa.config import Config
 from qa.db.session import Database, open_database
 from qa.scoring.loader import load_rules
+from qa.tally.policy import load_policy
 from web import db, errors, i18n, settings
-from web.blueprints import api, appeals, auth, calls, queue, scorecard, upload
+from web.blueprints import api, appeals, auth, calls, queue, scorecard, tally, upload
 from web.security import login_manager, secret_key
 
 MAX_UPLOAD_BYTES = 2 * 1024**3  # product default: a day's recordings in one upload
@@ -30,14 +31,16 @@ def create_app(config: Config, database: Database | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=config.web.secure_cookies,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        **{settings.CONFIG: config, settings.RULES: load_rules(config.scoring.checklists_dir, config.scoring.template)},
     )
+    rules = load_rules(config.scoring.checklists_dir, config.scoring.template)
+    app.config.update({settings.CONFIG: config, settings.RULES: rules, settings.POLICY: load_policy(
+        config.tally.policy, known_items={item.id for _, item in rules.items()})})
     db.init_app(app, database or open_database(config))
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app, config.web.default_locale, config.web.timezone)
     errors.init_app(app)
-    for blueprint in (auth.bp, queue.bp, calls.bp, upload.bp, appeals.bp, scorecard.bp, api.bp):
+    for blueprint in (auth.bp, queue.bp, calls.bp, upload.bp, appeals.bp, scorecard.bp, tally.bp, api.bp):
         app.register_blueprint(blueprint)
     return app
 

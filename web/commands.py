@@ -35,6 +35,7 @@ def serve_app(config: Config, database: Database, host: str | None, port: int | 
 
     from qa.jobs import start_in_thread
     from qa.scoring.loader import ChecklistError
+    from qa.tally.policy import PolicyError
     from web.app import create_app
     from web.settings import RULES
 
@@ -44,6 +45,8 @@ def serve_app(config: Config, database: Database, host: str | None, port: int | 
             start_in_thread(database, config, app.config[RULES])
     except ChecklistError as exc:
         raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
+    except PolicyError as exc:
+        raise click.ClickException(f"the reward-and-penalty policy cannot be used:\n{exc}") from exc
     host, port = host or config.web.host, port or config.web.port
     # What is loaded by now (models' tables, pinyin tables: ~200,000 long-lived objects) lives as
     # long as the server: keeping it out of garbage collection avoids ~100 ms pauses on requests.

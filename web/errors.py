@@ -24,6 +24,16 @@ MESSAGES = {
     "reason_required": lazy_gettext("An appeal needs a reason."),
     "already_decided": lazy_gettext("This appeal has already been decided."),
     "own_confirmation": lazy_gettext("You confirmed this call, so another inspector must decide its appeal."),
+    "not_manager": lazy_gettext("Only managers publish tallies and record entries."),
+    "unchanged": lazy_gettext("The latest published version already has these figures."),
+    "note_required": lazy_gettext("A new version needs a note saying why the figures changed."),
+    "published_meanwhile": lazy_gettext("Someone else published this month just now; reload the page."),
+    "adjustment_needs_reason": lazy_gettext("An adjustment needs a reason."),
+    "empty_adjustment": lazy_gettext("An adjustment needs points or yuan."),
+    "unknown_event": lazy_gettext("This is not an event of the reward-and-penalty policy."),
+    "event_amounts": lazy_gettext("An event's amounts come from the policy; record an adjustment instead."),
+    "bad_quantity": lazy_gettext("The quantity must be at least 1."),
+    "not_agents_call": lazy_gettext("That call is not this agent's."),
 }
 HTTP_MESSAGES = {
     400: lazy_gettext("The request was not understood."),

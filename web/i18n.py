@@ -28,7 +28,8 @@ APPEAL_LABELS = {"open": lazy_gettext("Open"), "upheld": lazy_gettext("Upheld"),
                  "rejected": lazy_gettext("Rejected")}
 ACTION_LABELS = {"set_verdict": lazy_gettext("Item decided"), "confirm_call": lazy_gettext("Call confirmed"),
                  "file_appeal": lazy_gettext("Appeal filed"), "decide_appeal": lazy_gettext("Appeal decided"),
-                 "rescore": lazy_gettext("Scored again"), "retry": lazy_gettext("Processing retried")}
+                 "rescore": lazy_gettext("Scored again"), "retry": lazy_gettext("Processing retried"),
+                 "publish_tally": lazy_gettext("Tally published"), "add_tally_entry": lazy_gettext("Entry recorded")}
 FIELD_LABELS = {"final_verdict": lazy_gettext("Final verdict"), "comment": lazy_gettext("Comment"),
                 "item": lazy_gettext("Item"), "state": lazy_gettext("State"), "score": lazy_gettext("Score"),
                 "grade": lazy_gettext("Grade"), "fatal": lazy_gettext("Fatal"), "appeal": lazy_gettext("Appeal"),
@@ -38,6 +39,19 @@ VALUE_LABELS = {"final_verdict": VERDICT_LABELS, "state": STATE_LABELS, "appeal"
 AREA_LABELS = {"greeting": lazy_gettext("Greeting"), "closing": lazy_gettext("Closing"),
                "courtesy": lazy_gettext("Courtesy"), "forbidden": lazy_gettext("Forbidden phrases"),
                "acoustic": lazy_gettext("Call rhythm")}
+
+TALLY_KIND_LABELS = {"rule": lazy_gettext("Rule"), "event": lazy_gettext("Recorded event"),
+                     "award": lazy_gettext("Award"), "adjustment": lazy_gettext("Adjustment by hand"),
+                     "bottom": lazy_gettext("Ranking")}
+TALLY_FIELD_LABELS = {"score": lazy_gettext("Score"), "rank": lazy_gettext("Rank"), "tier": lazy_gettext("Tier"),
+                      "points": lazy_gettext("Points"), "net_yuan": lazy_gettext("Yuan"),
+                      "discipline": lazy_gettext("Warning"), "bottom": lazy_gettext("Bottom of the ranking"),
+                      "titles": lazy_gettext("Titles"), "flags": lazy_gettext("Flags")}
+TALLY_TABLE_LABELS = {"summary": lazy_gettext("summary"), "details": lazy_gettext("details"),
+                      "teams": lazy_gettext("teams")}
+TIE_BREAK_LABELS = {"fewer_fatal": lazy_gettext("fewer fatal items"), "more_calls": lazy_gettext("more confirmed calls"),
+                    "higher_median": lazy_gettext("higher median score"),
+                    "fewer_failed_items": lazy_gettext("fewer failed items")}
 
 
 def select_locale() -> str:
@@ -74,9 +88,10 @@ def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     app.config.update(BABEL_DEFAULT_LOCALE=default_locale, BABEL_DEFAULT_TIMEZONE=timezone,
                       BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(when=when, number=number, clock=clock)
+    app.jinja_env.filters.update(when=when, number=number, clock=clock, tie_break=lambda name: TIE_BREAK_LABELS[name])
     app.jinja_env.globals.update(
         locale_code=locale_code,
         LOCALES=LOCALES, VERDICT_LABELS=VERDICT_LABELS, ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS,
         USER_ROLE_LABELS=USER_ROLE_LABELS, APPEAL_LABELS=APPEAL_LABELS, AREA_LABELS=AREA_LABELS,
-        ACTION_LABELS=ACTION_LABELS, FIELD_LABELS=FIELD_LABELS)
+        ACTION_LABELS=ACTION_LABELS, FIELD_LABELS=FIELD_LABELS, TALLY_KIND_LABELS=TALLY_KIND_LABELS,
+        TALLY_FIELD_LABELS=TALLY_FIELD_LABELS, TALLY_TABLE_LABELS=TALLY_TABLE_LABELS)

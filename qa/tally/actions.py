@@ -119,7 +119,7 @@ def add_entry(session: Session, loaded: LoadedPolicy, user: User | None, agent: 
     note = note.strip()
     if kind == ADJUSTMENT:
         if not note:
-            raise InvalidAction("reason_required", "an adjustment needs a reason")
+            raise InvalidAction("adjustment_needs_reason", "an adjustment needs a reason")
         if not (points or yuan):
             raise InvalidAction("empty_adjustment", "an adjustment needs points or yuan")
         quantity = 1

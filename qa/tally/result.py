@@ -127,4 +127,13 @@ class Tally:
         return next((a for a in self.agents if a.agent_id == agent_id), None)
 
 
+def agent_in(data: dict[str, Any], agent_id: int) -> tuple[AgentTally | None, int]:
+    """One agent's figures from a stored tally, and how many agents were ranked, without reading
+    every agent's figures (a scorecard shows one agent of hundreds)."""
+    found = next((a for a in data["agents"] if a["agent_id"] == agent_id), None)
+    ranked = sum(1 for a in data["agents"] if a["ranked"])
+    return (_AGENT_ADAPTER.validate_python(found) if found is not None else None), ranked
+
+
 _ADAPTER = TypeAdapter(Tally)
+_AGENT_ADAPTER = TypeAdapter(AgentTally)

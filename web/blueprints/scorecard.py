@@ -1,17 +1,22 @@
-"""Agent scorecards: own calls and scores, the monthly trend, the costliest deductions."""
+"""Agent scorecards: own calls and scores, the monthly trend, the costliest deductions, and the
+agent's published month (rank, rewards, penalties and what each came from)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.wrappers import Response
 
-from qa.db.models import Agent, Appeal, Call
+from qa.db.models import Agent, Appeal, Call, PublishedTally
+from qa.tally.actions import published, published_months
+from qa.tally.period import Month
+from qa.tally.result import AgentTally, agent_in
 from web.agentstats import monthly_scores, top_deductions
 from web.charts import Point, trend_svg
 from web.db import db_session
@@ -63,4 +68,27 @@ def agent(agent_id: int) -> str:
     appeals = session.scalars(select(Appeal).join(Call).where(Call.agent_id == agent_id)
                               .options(joinedload(Appeal.verdict)).order_by(Appeal.created_at.desc())).all()
     return render_template("scorecard.html", agent=person, months=months, chart=chart,
-                           deductions=top_deductions(session, agent_id), calls=calls, appeals=appeals)
+                           deductions=top_deductions(session, agent_id), calls=calls, appeals=appeals,
+                           tally=_published_month(session, agent_id, request.args.get("month")))
+
+
+@dataclass
+class PublishedMonth:
+    """An agent's month as last published: what the agent sees of the monthly tally."""
+
+    month: str
+    months: list[str]  # every published month, newest first
+    version: PublishedTally
+    agent: AgentTally | None
+    ranked: int
+
+
+def _published_month(session: Session, agent_id: int, wanted: str | None) -> PublishedMonth | None:
+    months = published_months(session)
+    if not months:
+        return None
+    chosen = wanted if wanted in months else months[0]
+    row = published(session, Month.parse(chosen))
+    assert row is not None  # the month is in the list of published months
+    figures, ranked = agent_in(row.data, agent_id)
+    return PublishedMonth(chosen, months, row, figures, ranked)
