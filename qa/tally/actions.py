@@ -8,7 +8,6 @@ version stays readable. Adjustments by hand need a reason; every action goes to 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +35,7 @@ def live_tally(session: Session, loaded: LoadedPolicy, month: Month) -> Tally:
 
 def digest(tally: Tally) -> str:
     """A fingerprint of the figures: equal digests, equal tallies."""
-    text = json.dumps(tally.to_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(tally.to_json_bytes()).hexdigest()
 
 
 def versions(session: Session, month: Month) -> list[PublishedTally]:

@@ -12,8 +12,9 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from qa.tally.inputs import EntryFact, FailedItem, TallyInputs
+from qa.tally.inputs import EntryFact, TallyInputs
 from qa.tally.period import Month
 from qa.tally.policy import NEXT_RUNG, Award, EventRule, ItemRule, LoadedPolicy, Policy, Step
 from qa.tally.ranking import rank_agents
@@ -36,49 +37,52 @@ class _Occurrence:
     entry: EntryFact | None = None
 
 
-def _first_rule(policy: Policy, item: FailedItem) -> ItemRule | None:
+def _first_rule(policy: Policy, item: str, area: str, fatal: bool) -> ItemRule | None:
     for rule in policy.rules:
         trigger = rule.failed
-        if (trigger.items and item.item in trigger.items) or (trigger.areas and item.area in trigger.areas) \
-                or (trigger.fatal and item.fatal):
+        if (trigger.items and item in trigger.items) or (trigger.areas and area in trigger.areas) \
+                or (trigger.fatal and fatal):
             return rule
     return None
 
 
 def _call_figures(agents: dict[int, AgentTally], inputs: TallyInputs) -> dict[int, float]:
-    """Counts, mean, median, survey and deductions by item; returns each agent's score sum."""
+    """Counts, mean, median, survey and deductions by item; returns each agent's score sum.
+    (Plain tuples and local dicts: this loop sees every call of the month.)"""
+    ids: dict[int, list[int]] = defaultdict(list)
     scores: dict[int, list[float]] = defaultdict(list)
-    for call in inputs.calls:
-        agent = agents[call.agent_id]
-        agent.call_ids.append(call.id)
-        scores[call.agent_id].append(call.score)
-        if call.satisfaction is not None:
-            agent.rated += 1
-            agent.satisfied += call.satisfaction == "satisfied"
+    rated: Counter[int] = Counter()
+    satisfied: Counter[int] = Counter()
+    for call_id, agent_id, score, satisfaction in inputs.calls:
+        ids[agent_id].append(call_id)
+        scores[agent_id].append(score)
+        if satisfaction is not None:
+            rated[agent_id] += 1
+            satisfied[agent_id] += satisfaction == "satisfied"
     for agent_id, values in scores.items():
         agent = agents[agent_id]
-        agent.calls = len(values)
+        agent.call_ids, agent.calls = ids[agent_id], len(values)
         agent.mean = round(sum(values) / len(values), SCORE_DIGITS)
         agent.median = round(statistics.median(values), SCORE_DIGITS)
+        agent.rated, agent.satisfied = rated[agent_id], satisfied[agent_id]
         if agent.rated:
             agent.satisfaction = round(agent.satisfied / agent.rated, 4)
     by_item: dict[tuple[int, str], ItemDeduction] = {}
-    for item in inputs.failed:
-        if item.month is not None:
-            continue
-        agent = agents[item.agent_id]
-        entry = by_item.get((item.agent_id, item.item))
+    agent_of = {call[0]: call[1] for call in inputs.calls}
+    for call_id, _position, item, area, name, deduct, fatal in inputs.failed:
+        agent_id = agent_of[call_id]
+        entry = by_item.get((agent_id, item))
         if entry is None:
-            entry = by_item[(item.agent_id, item.item)] = ItemDeduction(item.item, item.name, item.area)
-            agent.deductions.append(entry)
+            entry = by_item[(agent_id, item)] = ItemDeduction(item, name, area)
+            agents[agent_id].deductions.append(entry)
         entry.count += 1
-        entry.points += item.deduct
-        entry.fatal += item.fatal
-        entry.calls.append(item.call_id)
-        agent.failed_items += 1
-        agent.fatal += item.fatal
+        entry.points += deduct
+        entry.fatal += fatal
+        entry.calls.append(call_id)
     for agent in agents.values():
         agent.deductions.sort(key=lambda d: (-d.fatal, -d.points, d.item))
+        agent.failed_items = sum(d.count for d in agent.deductions)
+        agent.fatal = sum(d.fatal for d in agent.deductions)
     return {agent_id: sum(values) for agent_id, values in scores.items()}
 
 
@@ -87,17 +91,25 @@ def _occurrences(inputs: TallyInputs, policy: Policy) -> dict[int, list[_Occurre
     rules: dict[tuple[str, str, bool], ItemRule | None] = {}
     by_call: dict[tuple[int, str], _Occurrence] = {}
     out: dict[int, list[_Occurrence]] = defaultdict(list)
-    for order, item in enumerate(inputs.failed):
-        rule = rules.setdefault((item.item, item.area, item.fatal), _first_rule(policy, item))
+
+    def take(order: int, call_id: int, agent_id: int, month: Month, item: str, area: str, fatal: bool) -> None:
+        key = (item, area, fatal)
+        if key not in rules:
+            rules[key] = _first_rule(policy, item, area, fatal)
+        rule = rules[key]
         if rule is None:
-            continue
-        occurrence = by_call.get((item.call_id, rule.id))
+            return
+        occurrence = by_call.get((call_id, rule.id))
         if occurrence is None:
-            month = item.month or inputs.month
-            occurrence = _Occurrence((str(month), 0, order), month, rule, item.call_id)
-            by_call[(item.call_id, rule.id)] = occurrence
-            out[item.agent_id].append(occurrence)
-        occurrence.items.append(item.item)
+            occurrence = by_call[(call_id, rule.id)] = _Occurrence((str(month), 0, order), month, rule, call_id)
+            out[agent_id].append(occurrence)
+        occurrence.items.append(item)
+
+    for order, e in enumerate(inputs.earlier):
+        take(order, e.call_id, e.agent_id, e.month, e.item, e.area, e.fatal)
+    agent_of = {call[0]: call[1] for call in inputs.calls}
+    for order, (call_id, _position, item, area, _name, _deduct, fatal) in enumerate(inputs.failed, len(inputs.earlier)):
+        take(order, call_id, agent_of[call_id], inputs.month, item, area, fatal)
     event_rules = {}
     for rule in policy.event_rules:
         event_rules.setdefault(rule.event, rule)
@@ -112,6 +124,11 @@ def _occurrences(inputs: TallyInputs, policy: Policy) -> dict[int, list[_Occurre
     return out
 
 
+@lru_cache(maxsize=256)
+def _window_start(month: Month, window: str) -> Month:
+    return month.window_start(window)
+
+
 class _Ladder:
     """An agent's rung on the warning ladder, within the discipline window."""
 
@@ -122,7 +139,7 @@ class _Ladder:
         self.started: Month | None = None
 
     def climb(self, month: Month, step: Step) -> str | None:
-        start = month.window_start(self.window)
+        start = _window_start(month, self.window)
         if start != self.started:
             self.rung, self.started = -1, start
         if step.discipline is None:
@@ -139,13 +156,14 @@ class _Ladder:
 def _apply_rules(agent: AgentTally, occurrences: Iterable[_Occurrence], policy: Policy, month: Month) -> None:
     """Count each rule's occurrences in its window; the month's occurrences become lines.
     The occurrences of one recorded entry that reach the same step share one line."""
-    counts: Counter[tuple[str, str]] = Counter()
+    counts: Counter[tuple[str, Month]] = Counter()
     ladder = _Ladder(policy)
     last: tuple[int, int] | None = None
     for occurrence in occurrences:
         rule = occurrence.rule
-        counts[(rule.id, str(occurrence.month.window_start(rule.window)))] += 1
-        nth = counts[(rule.id, str(occurrence.month.window_start(rule.window)))]
+        window = (rule.id, _window_start(occurrence.month, rule.window))
+        counts[window] += 1
+        nth = counts[window]
         index = min(nth, len(rule.steps)) - 1
         step = rule.steps[index]
         rung = ladder.climb(occurrence.month, step)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -82,19 +83,22 @@ def about(tally: Tally, version: str) -> list[tuple[str, str]]:
 
 
 def write_xlsx(tally: Tally, version: str, out: IO[bytes]) -> None:
-    book = Workbook()
-    book.remove(book.active)
+    """All tables, one sheet each, written in openpyxl's streaming mode (thousands of lines)."""
+    book = Workbook(write_only=True)
     for table in TABLES:
         sheet = book.create_sheet(SHEET_NAMES[table])
         headers, rows = _rows(tally, table)
-        sheet.append(headers)
-        for row in rows:
-            sheet.append(row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
         for index, header in enumerate(headers, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(8, len(header) * 2 + 2)
+        bold = []
+        for header in headers:
+            cell = WriteOnlyCell(sheet, value=header)
+            cell.font = Font(bold=True)
+            bold.append(cell)
+        sheet.append(bold)
+        for row in rows:
+            sheet.append(row)
     sheet = book.create_sheet("说明")
     for row in about(tally, version):
         sheet.append(row)

@@ -1,18 +1,21 @@
 """What a month's tally reads from the database: confirmed calls, their failed items, the
 events and adjustments recorded by hand, open appeals, and last month's averages for the trend.
 
-Queries return plain tuples (no ORM objects): a month of a large centre is 200,000 calls.
+A month of a large centre is 200,000 calls: the month's calls and failed items stay the rows
+SQLAlchemy Core returns (no ORM objects, no copies), read through an index on call time and a
+partial index of failed items (bench/tally.py).
 Failed items and entries are read from the start of the longest counting window (a rule may
 escalate over a quarter or a year), calls only for the month itself.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from qa.db.models import Agent, Appeal, Call, ItemVerdict, TallyEntry, Team, User, call_time
@@ -20,25 +23,20 @@ from qa.tally.period import Month, month_bounds, month_of, month_start
 from qa.tally.policy import Policy
 
 
-class CallFact(NamedTuple):
-    id: int
-    agent_id: int
-    score: float
-    satisfaction: str | None
+# A confirmed call of the month: (id, agent_id, score, satisfaction).
+CallRow = Row[tuple[int, int, float, str | None]]
+# A failed item of one of the month's calls: (call_id, position, item, area, name, deduct, fatal).
+ItemRow = Row[tuple[int, int, str, str, str, float, bool]]
 
 
-class FailedItem(NamedTuple):
-    """A failed item of a confirmed call, in call order; `month` None: the month tallied, else an
-    earlier month of a counting window."""
+class EarlierItem(NamedTuple):
+    """A failed item in an earlier month of a counting window, that a rule of the policy counts."""
 
     call_id: int
     agent_id: int
-    month: Month | None
-    position: int
+    month: Month
     item: str
     area: str
-    name: str
-    deduct: float
     fatal: bool
 
 
@@ -68,8 +66,9 @@ class TallyInputs:
     start: datetime
     end: datetime
     agents: list[AgentInfo]
-    calls: list[CallFact]  # confirmed calls of the month, by id
-    failed: list[FailedItem]  # failed items of confirmed calls, from the earliest window start to the month's end
+    calls: list[CallRow]  # confirmed calls of the month, in the order they started
+    failed: list[ItemRow]  # their failed items, in the same order
+    earlier: list[EarlierItem]  # from the earliest window start to the month, in the order the calls started
     entries: list[EntryFact]  # from the earliest window's first month to this month
     open_appeals: dict[int, int]  # agent id -> appeals still open on the month's calls
     previous: dict[int, tuple[int, float]]  # agent id -> (calls, mean score) last month
@@ -94,6 +93,23 @@ def _taken_by_rules(policy: Policy) -> ColumnElement[bool] | None:
     return or_(*conditions) if conditions else None
 
 
+def _month_failed_items(session: Session, calls: list[CallRow]) -> list[ItemRow]:
+    """The failed items of the month's calls, in call order. Read by the calls' id span from the
+    partial index of failed items, without a join (calls arrive about in time order, so the span
+    is about one month of calls); items of calls outside the month are dropped here."""
+    if not calls:
+        return []
+    order = {call[0]: index for index, call in enumerate(calls)}
+    rows = session.connection().execute(
+        select(ItemVerdict.call_id, ItemVerdict.position, ItemVerdict.item, ItemVerdict.area, ItemVerdict.name,
+               ItemVerdict.deduct, ItemVerdict.fatal)
+        .where(ItemVerdict.final_verdict == "fail", ItemVerdict.call_id.between(min(order), max(order)))
+        .order_by(ItemVerdict.call_id, ItemVerdict.position)).all()
+    kept = [row for row in rows if row[0] in order]
+    kept.sort(key=lambda row: order[row[0]])  # stable: items stay in position order within a call
+    return kept
+
+
 def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     start, end = month_bounds(month, policy.period)
     first = earliest_window(month, policy)
@@ -102,22 +118,18 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     confirmed = (Call.state == "confirmed", Call.agent_id.is_not(None))
     agents = [AgentInfo(*row) for row in session.execute(
         select(Agent.id, Agent.code, Agent.name, func.coalesce(Team.name, "")).outerjoin(Team).order_by(Agent.code))]
-    calls = [CallFact(*row) for row in session.execute(
+    calls: list[CallRow] = list(session.connection().execute(
         select(Call.id, Call.agent_id, Call.score, Call.satisfaction)
-        .where(*confirmed, at >= start, at < end).order_by(Call.id))]
-    details = (ItemVerdict.position, ItemVerdict.item, ItemVerdict.area, ItemVerdict.name, ItemVerdict.deduct,
-               ItemVerdict.fatal)
-    failed_items = (select(ItemVerdict.call_id, Call.agent_id, at, *details).join(Call, Call.id == ItemVerdict.call_id)
-                    .where(*confirmed, ItemVerdict.final_verdict == "fail").order_by(at, Call.id, ItemVerdict.position))
-    failed: list[FailedItem] = []
+        .where(*confirmed, at >= start, at < end).order_by(at, Call.id)).all())
+    earlier: list[EarlierItem] = []
     taken = _taken_by_rules(policy)
     if since < start and taken is not None:  # earlier months of a window: only what a rule counts
-        failed += [FailedItem(call, agent, month_of(moment, policy.period), *rest) for call, agent, moment, *rest
-                   in session.execute(failed_items.where(at >= since, at < start, taken))]
-    if calls:  # calls arrive about in time order: the month's id span bounds the index range read
-        month_items = (failed_items.with_only_columns(ItemVerdict.call_id, Call.agent_id, *details)
-                       .where(ItemVerdict.call_id.between(calls[0].id, calls[-1].id), at >= start, at < end))
-        failed += [FailedItem(call, agent, None, *rest) for call, agent, *rest in session.execute(month_items)]
+        earlier = [EarlierItem(call, agent, month_of(moment, policy.period), item, area, fatal)
+                   for call, agent, moment, item, area, fatal in session.execute(
+                       select(ItemVerdict.call_id, Call.agent_id, at, ItemVerdict.item, ItemVerdict.area,
+                              ItemVerdict.fatal).join(Call, Call.id == ItemVerdict.call_id)
+                       .where(*confirmed, ItemVerdict.final_verdict == "fail", at >= since, at < start, taken)
+                       .order_by(at, Call.id, ItemVerdict.position))]
     months = [str(first.shift(i)) for i in range((month.year - first.year) * 12 + month.month - first.month + 1)]
     entries = [EntryFact(*row) for row in session.execute(
         select(TallyEntry.id, TallyEntry.agent_id, TallyEntry.month, TallyEntry.kind, TallyEntry.quantity,
@@ -125,13 +137,14 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
                func.coalesce(func.nullif(User.display_name, ""), User.username))
         .outerjoin(User, User.id == TallyEntry.recorded_by)
         .where(TallyEntry.month.in_(months)).order_by(TallyEntry.month, TallyEntry.created_at, TallyEntry.id))]
-    agent_of = {call.id: call.agent_id for call in calls}
-    open_appeals: dict[int, int] = {}
+    open_appeals: Counter[int] = Counter()
+    agent_of = {call[0]: call[1] for call in calls}
     for call_id in session.scalars(select(Appeal.call_id).where(Appeal.state == "open")):  # few at any time
         if call_id in agent_of:
-            open_appeals[agent_of[call_id]] = open_appeals.get(agent_of[call_id], 0) + 1
+            open_appeals[agent_of[call_id]] += 1
     before_start, before_end = month_bounds(month.shift(-1), policy.period)
     previous = {agent: (count, mean) for agent, count, mean in session.execute(
         select(Call.agent_id, func.count(Call.id), func.avg(Call.score))
         .where(*confirmed, at >= before_start, at < before_end).group_by(Call.agent_id))}
-    return TallyInputs(month, start, end, agents, calls, failed, entries, open_appeals, previous)
+    return TallyInputs(month, start, end, agents, calls, _month_failed_items(session, calls), earlier, entries,
+                       open_appeals, previous)
