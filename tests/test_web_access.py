@@ -181,3 +181,37 @@ def test_qa_serve_migrates_and_serves(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.set_locale"}
+
+
+def test_every_route_but_sign_in_needs_a_signed_in_user(app: Flask) -> None:
+    """Walks the whole URL map, so a new page cannot be added without a login check."""
+    client = app.test_client()
+    samples = {"int": "1", "default": "2026-11", "string": "2026-11", "path": "x"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        url = rule.rule
+        for name, converter in rule._converters.items():  # noqa: SLF001 - werkzeug has no public accessor
+            kind = type(converter).__name__.removesuffix("Converter").lower()
+            url = re.sub(rf"<(\w+:)?{name}>", samples.get(kind, "1"), url)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            assert response.status_code in (302, 401), (method, url, response.status_code)
+            if response.status_code == 302:
+                assert response.headers["Location"].startswith("/login"), (method, url)
+            checked += 1
+    assert checked >= 25
+
+
+@pytest.mark.parametrize("role", ["agent1", "insp1"])
+def test_only_managers_reach_the_tally(client: FlaskClient, world: World, role: str) -> None:
+    login(client, role)
+    for url in ["/tally", "/tally/2026-11", "/tally/2026-11/v1", f"/tally/2026-11/agents/{world.agents['A1001']}",
+                "/tally/2026-11/export.xlsx"]:
+        assert client.get(url).status_code == 403, url
+    for url in ["/tally/2026-11/publish", "/tally/2026-11/entries"]:
+        assert client.post(url, data={}).status_code == 403, url
