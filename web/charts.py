@@ -77,17 +77,18 @@ class BarGroup:
     bars: list[Bar]
 
 
-BAR_H, BAR_GAP, GROUP_GAP, LABEL_W = 14, 2, 10, 96
+BAR_H, BAR_GAP, GROUP_GAP, LABEL_W, BARS_WIDTH = 14, 2, 10, 80, 400
 
 
 def bars_svg(groups: list[BarGroup], caption: str, legend: list[tuple[str, str]] | None = None) -> Markup:
     """Horizontal bars, one group per label (e.g. a team: last month and this month), each bar
-    labelled with its value; the scale starts at 0 and ends at the largest value."""
+    labelled with its value; the scale starts at 0 and ends at the largest value. Narrower than
+    the trend chart: these sit three abreast."""
     top = max((b.value for g in groups for b in g.bars), default=0.0) or 1.0
-    inner_w = WIDTH - LABEL_W - RIGHT - 40
+    inner_w = BARS_WIDTH - LABEL_W - RIGHT - 40
     legend_h = 18 if legend else 0
     height = TOP // 2 + legend_h + sum(len(g.bars) * (BAR_H + BAR_GAP) + GROUP_GAP for g in groups) + 4
-    out = [(f'<svg class="chart bars" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(caption)}" '
+    out = [(f'<svg class="chart bars" viewBox="0 0 {BARS_WIDTH} {height}" role="img" aria-label="{escape(caption)}" '
             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(caption)}</title>')]
     x = LABEL_W
     for series, name in legend or []:

@@ -44,7 +44,7 @@ TALLY_KIND_LABELS = {"rule": lazy_gettext("Rule"), "event": lazy_gettext("Record
                      "award": lazy_gettext("Award"), "adjustment": lazy_gettext("Adjustment by hand"),
                      "bottom": lazy_gettext("Ranking")}
 TALLY_FIELD_LABELS = {"score": lazy_gettext("Score"), "rank": lazy_gettext("Rank"), "tier": lazy_gettext("Tier"),
-                      "points": lazy_gettext("Points"), "net_yuan": lazy_gettext("Yuan"),
+                      "points": lazy_gettext("Points +/−"), "net_yuan": lazy_gettext("Yuan"),
                       "discipline": lazy_gettext("Warning"), "bottom": lazy_gettext("Bottom of the ranking"),
                       "titles": lazy_gettext("Titles"), "flags": lazy_gettext("Flags")}
 TALLY_TABLE_LABELS = {"summary": lazy_gettext("summary"), "details": lazy_gettext("details"),
@@ -69,7 +69,10 @@ def locale_code() -> str:
     return locale.language if locale else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def when(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+def when(value: datetime | str | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A moment in the configured time zone; ISO 8601 text (as stored tallies keep it) too."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if value else None
     return format_datetime(value, fmt) if value else ""
 
 
