@@ -99,24 +99,23 @@ class IngestResult:
     message: str  # one line for the person who uploaded
 
 
-def parse_direction(text: str) -> str | None:
+def _choice(text: str, spellings: dict[str, tuple[str, ...]], column: str, expected: str) -> str | None:
+    """The value that `text` spells (any of its spellings, any case), None for an empty cell."""
     value = text.strip().lower()
     if not value:
         return None
-    for direction, spellings in DIRECTIONS.items():
-        if value in spellings:
-            return direction
-    raise MetadataError(f"呼叫方向 {text!r} 应为 呼入/呼出、in/out 或 inbound/outbound")
+    for choice, accepted in spellings.items():
+        if value in accepted:
+            return choice
+    raise MetadataError(f"{column} {text!r} 应为 {expected}")
+
+
+def parse_direction(text: str) -> str | None:
+    return _choice(text, DIRECTIONS, "呼叫方向", "呼入/呼出、in/out 或 inbound/outbound")
 
 
 def parse_satisfaction(text: str) -> str | None:
-    value = text.strip().lower()
-    if not value:
-        return None
-    for answer, spellings in SATISFACTION.items():
-        if value in spellings:
-            return answer
-    raise MetadataError(f"满意度 {text!r} 应为 满意、一般 或 不满意")
+    return _choice(text, SATISFACTION, "满意度", "满意、一般 或 不满意")
 
 
 def parse_started_at(text: str) -> datetime | None:

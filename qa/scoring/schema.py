@@ -107,6 +107,14 @@ class Checklist(_Strict):
     items: list[Item] = Field(min_length=1)
 
 
+def check_bands(bounds: list[float], what: str) -> None:
+    """Score bands (grades, tiers) listed from the highest min_score down to 0, each different."""
+    if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
+        raise ValueError(f"{what}s must be listed from the highest min_score down, each different")
+    if bounds[-1] != 0:
+        raise ValueError(f"the last {what} needs min_score: 0 so that every score has a {what}")
+
+
 class Grade(_Strict):
     name: str
     min_score: float = Field(ge=0)
@@ -138,9 +146,5 @@ class ScoringTemplate(_Strict):
     @field_validator("grades")
     @classmethod
     def _grades_descend(cls, grades: list[Grade]) -> list[Grade]:
-        bounds = [g.min_score for g in grades]
-        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
-            raise ValueError("grades must be listed from the highest min_score down, each different")
-        if bounds[-1] != 0:
-            raise ValueError("the last grade needs min_score: 0 so that every score has a grade")
+        check_bands([g.min_score for g in grades], "grade")
         return grades

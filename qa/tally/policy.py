@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from qa.scoring.schema import Area
+from qa.scoring.schema import Area, check_bands
 from qa.yamlfile import parse_model_file, problem_at
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "policies" / "default.yaml"
@@ -69,11 +69,7 @@ class Performance(_Strict):
     @field_validator("tiers")
     @classmethod
     def _tiers_descend(cls, tiers: list[Tier]) -> list[Tier]:
-        bounds = [t.min_score for t in tiers]
-        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
-            raise ValueError("tiers must be listed from the highest min_score down, each different")
-        if bounds[-1] != 0:
-            raise ValueError("the last tier needs min_score: 0 so that every score has a tier")
+        check_bands([t.min_score for t in tiers], "tier")
         return tiers
 
 
