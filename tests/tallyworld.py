@@ -56,13 +56,14 @@ class Centre:
         return user.id
 
     def call(self, agent: str, at: str, failed: tuple[str, ...] = (), satisfaction: str | None = None,
-             inspector: str = "insp1") -> int:
-        """A call of `agent` started at local time `at`, failing `failed`, confirmed by `inspector`."""
+             inspector: str = "insp1", duration: float = 240.0) -> int:
+        """A call of `agent` started at local time `at`, lasting `duration` seconds, failing
+        `failed`, confirmed by `inspector`."""
         self._calls += 1
         with self.db.session() as session:
             call = Call(sha256=f"{self._calls:064d}", audio_path=f"audio/{self._calls}.wav",
                         original_name=f"call{self._calls}.wav", agent_id=self.agents[agent], started_at=local(at),
-                        state="scored", satisfaction=satisfaction)
+                        duration=duration, state="scored", satisfaction=satisfaction)
             session.add(call)
             session.flush()
             scoring = Scoring(call_id=call.id, scorecard={}, score=0, grade="", checklists=[])

@@ -22,7 +22,8 @@ Worked by hand (score = mean confirmed call score + rule points, 2 decimals):
 A04 is ahead of A05/A06 on the median (100 > 88); A05 and A06 are equal on everything and
 share rank 4. 服务之星 (top 3 without fatal items): A01, A02, A04. A01's October call (10-31
 23:30 local) is October's; A01's call at 11-01 00:10 local (10-31 16:10 UTC) is November's;
-A08's call at 12-01 00:01 local (11-30 16:01 UTC) is December's, at 11-30 23:58 November's.
+A08's call at 12-01 00:01 local (11-30 16:01 UTC) is December's; the one from 11-30 23:58
+to 12-01 00:08 is November's: a call counts in the month it started.
 Teams: 一组 20 calls, 1921/20 = 96.05, +356 −100 = 256 元; 二组 15 calls, 1330/15 = 88.67,
 +2 −800 = −798 元; centre 35 calls, 3251/35 = 92.89, +358 −900 = −542 元.
 """
@@ -85,7 +86,7 @@ def build_november(db: Database) -> Centre:
     # A08: three November calls (one two minutes before midnight at month end), one in December.
     centre.call("A08", "2026-11-29 10:00")
     centre.call("A08", "2026-11-30 10:00")
-    centre.call("A08", "2026-11-30 23:58")
+    centre.call("A08", "2026-11-30 23:58", duration=600)  # ends at 00:08 on December 1st
     centre.call("A08", "2026-12-01 00:01")
     loaded = load_policy()
     with db.session() as session:

@@ -59,6 +59,8 @@ def _console() -> Console:
 
 
 MONTH_OPTION = click.option("--month", help="Month as YYYY-MM (default: the current month in the policy's time zone).")
+POLICY_OPTION = click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                             help="Policy YAML (default: tally.policy in qa.yaml, else the bundled one).")
 
 
 def _money(value: float) -> str:
@@ -86,8 +88,7 @@ def print_tally(console: Console, tally: Tally, title: str) -> None:
 
 @click.command()
 @MONTH_OPTION
-@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Policy YAML (default: tally.policy, else the bundled one).")
+@POLICY_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the whole tally as JSON, every line with its calls.")
 @click.pass_obj
 def tally(config: Config, month: str | None, policy: Path | None, as_json: bool) -> None:
@@ -116,7 +117,7 @@ def tally(config: Config, month: str | None, policy: Path | None, as_json: bool)
 @MONTH_OPTION
 @click.option("--publish", "do_publish", is_flag=True, help="Freeze the ranking as the month's next version.")
 @click.option("--note", default="", help="Why this version (required from the second version on).")
-@click.option("--policy", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@POLICY_OPTION
 @click.pass_obj
 def rank(config: Config, month: str | None, do_publish: bool, note: str, policy: Path | None) -> None:
     """The month's ranking; with --publish, freeze it as a new version.
@@ -161,14 +162,15 @@ def rank(config: Config, month: str | None, do_publish: bool, note: str, policy:
 @click.option("--table", type=click.Choice(TABLES), default="summary", show_default=True,
               help="For CSV: which table (XLSX has them all).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@POLICY_OPTION
 @click.pass_obj
 def export(config: Config, month: str | None, version: int | None, draft: bool, fmt: str, table: str,
-           out: Path) -> None:
+           out: Path, policy: Path | None) -> None:
     """Write the month's tally for payroll: XLSX (月度汇总, 奖惩明细, 班组汇总, 说明) or CSV.
 
     By default the latest published version; a month not yet published needs --draft.
     """
-    loaded = policy_or_exit(config)
+    loaded = policy_or_exit(config, policy)
     chosen = _month(loaded, month)
     with _session(config) as session:
         if draft:
@@ -204,11 +206,12 @@ def entry_group() -> None:
 @click.option("--yuan", type=float, default=0.0, help="Adjustments: 元 (+ reward, - deduction).")
 @click.option("--call", "call_id", type=int, help="The call it concerns, if any.")
 @click.option("--note", default="", help="What happened; required for adjustments.")
+@POLICY_OPTION
 @click.pass_obj
 def entry_add(config: Config, month: str | None, agent_code: str, kind: str, quantity: int, points: float,
-              yuan: float, call_id: int | None, note: str) -> None:
+              yuan: float, call_id: int | None, note: str, policy: Path | None) -> None:
     """Record one entry; the policy decides what an event is worth."""
-    loaded = policy_or_exit(config)
+    loaded = policy_or_exit(config, policy)
     chosen = _month(loaded, month)
     with _session(config) as session:
         agent = session.scalars(select(Agent).where(Agent.code == agent_code)).first()
