@@ -7,7 +7,10 @@ version stays readable. Adjustments by hand need a reason; every action goes to 
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +31,24 @@ COMPARED = ("score", "rank", "tier", "points", "net_yuan", "discipline", "bottom
 COMMAND_LINE = "命令行"
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """A month of a large centre is a few hundred thousand objects without reference cycles;
+    Python's cycle collector would walk them over and over (a quarter of the time at 200,000
+    calls). Reference counting still frees everything; the collector resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def live_tally(session: Session, loaded: LoadedPolicy, month: Month) -> Tally:
     """The month as the database has it now (a draft until published)."""
-    return compute_tally(load_inputs(session, loaded.policy, month), loaded)
+    with gc_paused():
+        return compute_tally(load_inputs(session, loaded.policy, month), loaded)
 
 
 def digest(tally: Tally) -> str:
