@@ -38,12 +38,7 @@ class _Occurrence:
 
 
 def _first_rule(policy: Policy, item: str, area: str, fatal: bool) -> ItemRule | None:
-    for rule in policy.rules:
-        trigger = rule.failed
-        if (trigger.items and item in trigger.items) or (trigger.areas and area in trigger.areas) \
-                or (trigger.fatal and fatal):
-            return rule
-    return None
+    return next((rule for rule in policy.rules if rule.failed.takes(item, area, fatal)), None)
 
 
 def _call_figures(agents: dict[int, AgentTally], inputs: TallyInputs) -> dict[int, float]:
@@ -68,7 +63,7 @@ def _call_figures(agents: dict[int, AgentTally], inputs: TallyInputs) -> dict[in
         if agent.rated:
             agent.satisfaction = round(agent.satisfied / agent.rated, 4)
     by_item: dict[tuple[int, str], ItemDeduction] = {}
-    agent_of = {call[0]: call[1] for call in inputs.calls}
+    agent_of = inputs.agent_of
     for call_id, _position, item, area, name, deduct, fatal in inputs.failed:
         agent_id = agent_of[call_id]
         entry = by_item.get((agent_id, item))
@@ -107,7 +102,7 @@ def _occurrences(inputs: TallyInputs, policy: Policy) -> dict[int, list[_Occurre
 
     for order, e in enumerate(inputs.earlier):
         take(order, e.call_id, e.agent_id, e.month, e.item, e.area, e.fatal)
-    agent_of = {call[0]: call[1] for call in inputs.calls}
+    agent_of = inputs.agent_of
     for order, (call_id, _position, item, area, _name, _deduct, fatal) in enumerate(inputs.failed, len(inputs.earlier)):
         take(order, call_id, agent_of[call_id], inputs.month, item, area, fatal)
     event_rules = {}

@@ -67,6 +67,7 @@ class TallyInputs:
     end: datetime
     agents: list[AgentInfo]
     calls: list[CallRow]  # confirmed calls of the month, in the order they started
+    agent_of: dict[int, int]  # call id -> agent id, for the month's calls
     failed: list[ItemRow]  # their failed items, in the same order
     earlier: list[EarlierItem]  # from the earliest window start to the month, in the order the calls started
     entries: list[EntryFact]  # from the earliest window's first month to this month
@@ -121,6 +122,7 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     calls: list[CallRow] = list(session.connection().execute(
         select(Call.id, Call.agent_id, Call.score, Call.satisfaction)
         .where(*confirmed, at >= start, at < end).order_by(at, Call.id)).all())
+    agent_of = {call[0]: call[1] for call in calls}
     earlier: list[EarlierItem] = []
     taken = _taken_by_rules(policy)
     if since < start and taken is not None:  # earlier months of a window: only what a rule counts
@@ -138,7 +140,6 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
         .outerjoin(User, User.id == TallyEntry.recorded_by)
         .where(TallyEntry.month.in_(months)).order_by(TallyEntry.month, TallyEntry.created_at, TallyEntry.id))]
     open_appeals: Counter[int] = Counter()
-    agent_of = {call[0]: call[1] for call in calls}
     for call_id in session.scalars(select(Appeal.call_id).where(Appeal.state == "open")):  # few at any time
         if call_id in agent_of:
             open_appeals[agent_of[call_id]] += 1
@@ -146,5 +147,5 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     previous = {agent: (count, mean) for agent, count, mean in session.execute(
         select(Call.agent_id, func.count(Call.id), func.avg(Call.score))
         .where(*confirmed, at >= before_start, at < before_end).group_by(Call.agent_id))}
-    return TallyInputs(month, start, end, agents, calls, _month_failed_items(session, calls), earlier, entries,
-                       open_appeals, previous)
+    return TallyInputs(month, start, end, agents, calls, agent_of, _month_failed_items(session, calls), earlier,
+                       entries, open_appeals, previous)

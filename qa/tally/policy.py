@@ -106,6 +106,11 @@ class Trigger(_Strict):
     areas: list[Area] | None = Field(None, min_length=1)
     fatal: Literal[True] | None = None
 
+    def takes(self, item: str, area: str, fatal: bool) -> bool:
+        """Whether this trigger names a failed item (qa.tally.inputs asks the same in SQL)."""
+        return bool((self.items and item in self.items) or (self.areas and area in self.areas)
+                    or (self.fatal and fatal))
+
     @model_validator(mode="after")
     def _exactly_one(self) -> Trigger:
         given = [k for k in ("items", "areas", "fatal") if getattr(self, k) is not None]
