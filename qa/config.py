@@ -69,6 +69,13 @@ class ScoringConfig(_Section):
         None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
 
 
+class JobsConfig(_Section):
+    heartbeat_s: float = Field(10.0, gt=0, description="how often a worker says it is alive while processing a call")
+    stale_after_s: float = Field(
+        60.0, gt=0, description="a running job without a heartbeat this long is taken back (its worker died)")
+    max_attempts: int = Field(3, ge=1, description="a call whose worker died this often is parked as failed")
+
+
 class TallyConfig(_Section):
     policy: Path | None = Field(
         None, description="reward-and-penalty policy YAML (qa.policy/1); default: the bundled qa/policies/default.yaml")
@@ -94,6 +101,7 @@ class Config(_Section):
     diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
     turns: TurnConfig = Field(default_factory=TurnConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
     tally: TallyConfig = Field(default_factory=TallyConfig)
     web: WebConfig = Field(default_factory=WebConfig)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -55,17 +56,24 @@ def ingest(config: Config, files: tuple[Path, ...], metadata: Path | None) -> No
 @click.option("--poll", type=float, default=2.0, show_default=True,
               help="Seconds between looks at an empty queue.")
 @click.option("--stale-after", type=float,
-              help="Requeue jobs another worker has had running this many seconds: it died (default: an hour).")
+              help="Take back jobs whose worker has given no sign of life this many seconds: it died "
+                   "(default: jobs.stale_after_s, 60).")
 @click.pass_obj
 def worker(config: Config, once: bool, name: str | None, poll: float, stale_after: float | None) -> None:
     """Process queued calls: transcribe, score and store each; one line per call.
 
     Run as many as the machine has room for (on PostgreSQL, on several machines): each job is
-    taken by one worker. Stopped with Ctrl-C, a worker puts its current job back in the queue.
-    With --once the exit code is 1 if any call failed.
+    taken by one worker, which records a heartbeat while it works. A job whose worker died
+    (killed, machine lost) is taken back by another worker after --stale-after seconds, and
+    parked as failed after jobs.max_attempts such deaths. SIGTERM finishes the current call,
+    then exits; Ctrl-C puts the current call back in the queue at once. With --once the exit
+    code is 1 if any call failed.
     """
     from qa.asr import ModelMissingError
-    from qa.jobs import DEFAULT_STALE_AFTER_S, Worker
+    from qa.jobs import Worker
+
+    if stale_after is not None:
+        config = config.model_copy(update={"jobs": config.jobs.model_copy(update={"stale_after_s": stale_after})})
 
     rules = rules_or_exit(config)
     failures = 0
@@ -91,8 +99,13 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
                         + (" 高压线" if call.fatal else ""))
             progress.console.print(line, highlight=False, soft_wrap=True)
 
-        runner = Worker(database, config, rules, name=name, poll_s=poll, stale_after_s=stale_after or DEFAULT_STALE_AFTER_S,
-                        on_update=on_update)
+        runner = Worker(database, config, rules, name=name, poll_s=poll, on_update=on_update)
+
+        def finish_then_stop(_signal: int, _frame: object) -> None:
+            progress.console.print("SIGTERM: finishing the current call, then stopping")
+            runner.stop()
+
+        signal.signal(signal.SIGTERM, finish_then_stop)
         try:
             processed = runner.run(stop_when_idle=once)
         except ModelMissingError as exc:

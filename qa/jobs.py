@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from qa.asr import ModelMissingError
@@ -43,7 +43,6 @@ STAGE_PROGRESS = {"decode": 0.0, "asr": 0.05, "diarize": 0.85, "score": 0.95}
 FATAL_RISK = 10_000.0
 RISK_PER_POINT = 10.0
 MAX_DOUBT_RISK = 9.99
-DEFAULT_STALE_AFTER_S = 3600.0  # longer than the slowest job: a 4-hour call at a real-time factor of 0.1 is 24 min
 DEFAULT_SAMPLE_RATE = WebConfig().review_sample_rate
 
 OnUpdate = Callable[[Job, Call], None]
@@ -99,7 +98,7 @@ def claim_next(db: Database, worker_name: str) -> Job | None:
             taken = session.execute(
                 update(Job).where(Job.id == job_id, Job.state == "queued")
                 .values(state="running", worker=worker_name, attempts=Job.attempts + 1, started_at=utcnow(),
-                        finished_at=None, stage="", progress=0.0, error="")
+                        heartbeat_at=utcnow(), finished_at=None, stage="", progress=0.0, error="")
                 .execution_options(synchronize_session=False)
             ).rowcount
             if taken:
@@ -109,7 +108,9 @@ def claim_next(db: Database, worker_name: str) -> Job | None:
 
 
 def _fenced(session: Session, job: Job, **values: Any) -> None:
-    """Update this worker's job only while its claim holds; mirror the values on `job`."""
+    """Update this worker's job only while its claim holds (every such write is also a heartbeat);
+    mirror the values on `job`."""
+    values["heartbeat_at"] = utcnow()
     updated = session.execute(
         update(Job).where(Job.id == job.id, Job.state == "running", Job.attempts == job.attempts)
         .values(**values).execution_options(synchronize_session=False)
@@ -147,6 +148,39 @@ def store_scorecard(session: Session, call: Call, card: Scorecard, rules: RuleSe
     return scoring
 
 
+class _Heartbeat:
+    """While a call is processed, a thread records every `interval_s` that this worker is alive,
+    so that a job whose worker was killed is recognised within jobs.stale_after_s however long
+    the call is. It stops by itself once the claim is lost."""
+
+    def __init__(self, db: Database, job: Job, interval_s: float) -> None:
+        self.db, self.job, self.interval_s = db, job, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat job {job.id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                with self.db.session() as session:
+                    alive = session.execute(
+                        update(Job).where(Job.id == self.job.id, Job.state == "running",
+                                          Job.attempts == self.job.attempts)
+                        .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+            except Exception:  # a busy database must not kill the thread: the next beat tries again
+                log.warning("heartbeat of job %s not recorded", self.job.id, exc_info=True)
+                continue
+            if not alive:
+                return
+
+
 def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeline, job: Job,
             on_update: OnUpdate | None = None) -> Job:
     """Process a claimed job: transcribe, score and store; the job ends 'done' or 'failed'.
@@ -169,7 +203,8 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
         path = audio_file(config, call)
         if not path.is_file():
             raise CallError(call.original_name, "the stored recording is missing from the data directory")
-        transcript = pipeline.process(path, on_stage=enter)
+        with _Heartbeat(db, job, config.jobs.heartbeat_s):
+            transcript = pipeline.process(path, on_stage=enter)
         transcript.call_id = str(call.id)
         enter("score")
         card = score_transcript(transcript, rules, call.direction)
@@ -209,20 +244,31 @@ def _fail(db: Database, job: Job, call: Call, reason: str) -> Call:
     return call
 
 
-def requeue_stale(db: Database, older_than_s: float) -> int:
-    """Put back jobs left 'running' longer than `older_than_s` (their worker died); return how many."""
+def requeue_stale(db: Database, older_than_s: float, max_attempts: int) -> tuple[int, int]:
+    """Take back running jobs whose worker has given no sign of life for `older_than_s` (it was
+    killed, or its machine went away): back to the queue, or, after `max_attempts` such deaths,
+    parked as failed with the reason (a call that kills its worker every time, e.g. out of
+    memory, must not stop the queue). Returns (requeued, parked)."""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
+    stale = (Job.state == "running", func.coalesce(Job.heartbeat_at, Job.started_at) < cutoff)
+    reason = (f"处理中断 {max_attempts} 次（进程被终止或内存不足？），已停止自动重试；"
+              "排除原因后可点“重试”")
     with db.session() as session:
-        call_ids = session.scalars(
-            update(Job).where(Job.state == "running", Job.started_at < cutoff)
-            .values(state="queued", worker="", stage="", progress=0.0, started_at=None)
-            .returning(Job.call_id).execution_options(synchronize_session=False)
-        ).all()
-        if call_ids:
-            session.execute(update(Call).where(Call.id.in_(call_ids)).values(state="queued"))
-    if call_ids:
-        log.warning("requeued %d job(s) left running for over %.0f s", len(call_ids), older_than_s)
-    return len(call_ids)
+        parked = session.scalars(
+            update(Job).where(*stale, Job.attempts >= max_attempts)
+            .values(state="failed", error=reason, finished_at=utcnow())
+            .returning(Job.call_id).execution_options(synchronize_session=False)).all()
+        if parked:
+            session.execute(update(Call).where(Call.id.in_(parked)).values(state="failed", error=reason))
+        requeued = session.scalars(
+            update(Job).where(*stale).values(state="queued", worker="", stage="", progress=0.0, started_at=None)
+            .returning(Job.call_id).execution_options(synchronize_session=False)).all()
+        if requeued:
+            session.execute(update(Call).where(Call.id.in_(requeued)).values(state="queued"))
+    if requeued or parked:
+        log.warning("jobs without a heartbeat for %.0f s: %d requeued, %d parked after %d attempts",
+                    older_than_s, len(requeued), len(parked), max_attempts)
+    return len(requeued), len(parked)
 
 
 def retry(db: Database, call_id: int) -> Job:
@@ -273,12 +319,12 @@ class Worker:
     """Claims and runs jobs one at a time with one pipeline, so the models are loaded once."""
 
     def __init__(self, db: Database, config: Config, rules: RuleSet, *, name: str | None = None,
-                 poll_s: float = 2.0, stale_after_s: float = DEFAULT_STALE_AFTER_S,
-                 on_update: OnUpdate | None = None, pipeline: SpeechPipeline | None = None) -> None:
+                 poll_s: float = 2.0, on_update: OnUpdate | None = None,
+                 pipeline: SpeechPipeline | None = None) -> None:
         self.db, self.config, self.rules = db, config, rules
         self.pipeline = pipeline or SpeechPipeline(config)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.poll_s, self.stale_after_s = poll_s, stale_after_s
+        self.poll_s = poll_s
         self.on_update = on_update
         self.thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -291,7 +337,7 @@ class Worker:
         """Process jobs until stopped (or, with `stop_when_idle`, until none is queued); return how many."""
         processed = 0
         while not self._stop.is_set():
-            requeue_stale(self.db, self.stale_after_s)
+            requeue_stale(self.db, self.config.jobs.stale_after_s, self.config.jobs.max_attempts)
             job = claim_next(self.db, self.name)
             if job is None:
                 if stop_when_idle:
@@ -312,7 +358,7 @@ class Worker:
 def start_in_thread(db: Database, config: Config, rules: RuleSet, **options: Any) -> Worker:
     """Run a Worker in a daemon thread (for the web app); `worker.stop()` ends it after its current job.
 
-    `options` are Worker's keyword arguments (name, poll_s, stale_after_s, on_update, pipeline).
+    `options` are Worker's keyword arguments (name, poll_s, on_update, pipeline).
     """
     worker = Worker(db, config, rules, **options)
     worker.thread = threading.Thread(target=worker._run_logged, name=f"qa-worker {worker.name}", daemon=True)

@@ -368,10 +368,10 @@ def test_a_crashed_workers_job_is_requeued_and_processed_once(migrated_db: Datab
     call_id = ingest_file(migrated_db, db_config, C03, "c03_bare_wei.wav").call_id
     crashed = claim_next(migrated_db, "crashed-worker")
     assert crashed is not None
-    assert requeue_stale(migrated_db, older_than_s=3600) == 0  # a job running for a moment is left alone
-    with migrated_db.session() as session:  # the worker died two hours ago
-        session.execute(update(Job).values(started_at=datetime.now(UTC) - timedelta(hours=2)))
-    assert requeue_stale(migrated_db, older_than_s=3600) == 1
+    assert requeue_stale(migrated_db, 60, 3) == (0, 0)  # a job with a fresh heartbeat is left alone
+    with migrated_db.session() as session:  # the worker's last heartbeat was two minutes ago
+        session.execute(update(Job).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=2)))
+    assert requeue_stale(migrated_db, 60, 3) == (1, 0)
     assert (jobs_of(migrated_db, call_id)[0].state, call_of(migrated_db, call_id).state) == ("queued", "queued")
 
     survivor = claim_next(migrated_db, "survivor")
@@ -385,6 +385,23 @@ def test_a_crashed_workers_job_is_requeued_and_processed_once(migrated_db: Datab
     assert (job.state, job.worker, job.attempts) == ("done", "survivor", 2)
     assert count(migrated_db, Transcript) == 1 and count(migrated_db, Scoring) == 1
     assert call_of(migrated_db, call_id).state == "scored"
+
+
+def test_a_call_that_kills_its_worker_every_time_is_parked_and_can_be_retried(
+        migrated_db: Database, db_config: Config) -> None:
+    call_id = ingest_file(migrated_db, db_config, C03, "c03_bare_wei.wav").call_id
+    for attempt in (1, 2, 3):
+        job = claim_next(migrated_db, f"worker-{attempt}")
+        assert job is not None and job.attempts == attempt
+        with migrated_db.session() as session:  # killed: no heartbeat since
+            session.execute(update(Job).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=5)))
+        assert requeue_stale(migrated_db, 60, 3) == ((1, 0) if attempt < 3 else (0, 1))
+    [job] = jobs_of(migrated_db, call_id)
+    call = call_of(migrated_db, call_id)
+    assert (job.state, call.state) == ("failed", "failed") and "处理中断 3 次" in call.error
+    assert claim_next(migrated_db, "next") is None  # parked: the queue goes on without it
+    retried = retry(migrated_db, call_id)
+    assert retried.state == "queued" and call_of(migrated_db, call_id).state == "queued"
 
 
 def test_a_corrupt_recording_fails_with_its_reason_and_the_next_succeeds(
