@@ -88,6 +88,11 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
         if not container.streams.audio:
             raise CallError(path, "the file has no audio stream")
         stream = container.streams.audio[0]
+        declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
+            container.duration / av.time_base if container.duration else 0.0)
+        if declared_s > config.max_duration_s:  # refused before decoding: memory stays small
+            raise CallError(path, f"{declared_s / 3600:.1f} h long, over the {config.max_duration_s / 3600:g} h limit "
+                                  "(audio.max_duration_s)")
         source_channels = stream.channels or 1
         layout = "stereo" if source_channels == 2 else "mono"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=config.sample_rate)
