@@ -18,6 +18,7 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -28,6 +29,7 @@ from qa.config import Config, WebConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
 from qa.db.session import Database
 from qa.errors import CallError
+from qa.peaks import cached_peaks
 from qa.pipeline import SpeechPipeline
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet
@@ -215,6 +217,7 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
             store_scorecard(session, scored, card, rules, config.web.review_sample_rate)
             scored.duration, scored.state, scored.error = transcript.audio["duration"], "scored", ""
         call = scored
+        _warm_peaks(path, call, config)
     except JobLost as exc:
         log.warning("%s; its result is discarded", exc)
         return job
@@ -230,6 +233,15 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
         call = _fail(db, job, call, " ".join(f"{type(exc).__name__}: {exc}".split()))
     notify(job, call)
     return job
+
+
+def _warm_peaks(path: Path, call: Call, config: Config) -> None:
+    """Draw the call's waveform now, so that opening the call page never decodes audio; the page
+    computes it itself if this fails."""
+    try:
+        cached_peaks(path, call.sha256, config)
+    except Exception:  # never the call's failure: it is scored and stored
+        log.warning("waveform of call %s not cached", call.id, exc_info=True)
 
 
 def _fail(db: Database, job: Job, call: Call, reason: str) -> Call:

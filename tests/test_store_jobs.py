@@ -360,7 +360,9 @@ def test_a_recorded_call_end_to_end(migrated_db: Database, db_config: Config, ru
         assert bare.auto_verdict == "fail" and bare.evidence and "喂" in bare.evidence[0]["text"]
         assert call.risk == pytest.approx(risk_of(card, rules.template.review_below_confidence))
         assert call.risk >= 10 * bare.deduct and not call.sampled  # a failing call is queued on its own
+        sha = call.sha256
     assert jobs_of(migrated_db, call_id)[0].finished_at is not None
+    assert list((db_config.data_dir / "cache" / "peaks").glob(f"{sha}-*.json"))  # the waveform, drawn by the worker
 
 
 def test_a_crashed_workers_job_is_requeued_and_processed_once(migrated_db: Database, db_config: Config,

@@ -14,7 +14,7 @@ from qa.review import review_version
 from web.db import db_session
 from web.errors import refuse
 from web.i18n import STAGE_LABELS, STATE_LABELS, when
-from web.peaks import cached_peaks
+from qa.peaks import cached_peaks
 from web.security import STAFF, audio_file, call_or_403, roles_required
 from web.settings import qa_config
 

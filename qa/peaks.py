@@ -1,5 +1,6 @@
-"""Waveform peaks for the player: decoded once on the server with the pipeline's decoder and
-cached beside the data, so the browser draws the waveform without decoding audio itself."""
+"""Waveform peaks for the player: decoded once on the server with the pipeline's decoder (by the
+worker, right after a call is scored) and cached beside the data, so neither the browser nor a
+page view decodes audio."""
 
 from __future__ import annotations
 
