@@ -172,15 +172,11 @@ class _Heartbeat:
         while not self._stop.wait(self.interval_s):
             try:
                 with self.db.session() as session:
-                    alive = session.execute(
-                        update(Job).where(Job.id == self.job.id, Job.state == "running",
-                                          Job.attempts == self.job.attempts)
-                        .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+                    _fenced(session, self.job)  # a fenced write with nothing else is a heartbeat
+            except JobLost:
+                return
             except Exception:  # a busy database must not kill the thread: the next beat tries again
                 log.warning("heartbeat of job %s not recorded", self.job.id, exc_info=True)
-                continue
-            if not alive:
-                return
 
 
 def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeline, job: Job,
