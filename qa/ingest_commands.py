@@ -12,28 +12,54 @@ from qa.batch import exit_if_failed, progress_bar, stderr
 from qa.config import Config
 from qa.db.commands import connected
 from qa.db.models import Call, Job
+from qa.files import AUDIO_SUFFIXES
 from qa.scoring.commands import rules_or_exit
 from qa.store import IngestError, ingest_file, read_metadata_csv, safe_name
 
 
+def recordings_in(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
+    """The recordings named, folders searched through (audio suffixes only, in name order), and
+    the CSV files found in those folders."""
+    files: list[Path] = []
+    sheets: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file())
+            files += [p for p in found if p.suffix.lower() in AUDIO_SUFFIXES]
+            sheets += [p for p in found if p.suffix.lower() == ".csv"]
+        else:
+            files.append(path)
+    return files, sheets
+
+
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV describing the recordings: file, agent_id, agent_name, team, direction, started_at, "
-                   "customer_number (or 文件, 坐席工号, 坐席姓名, 班组, 呼叫方向, 开始时间, 客户号码).")
+                   "customer_number, satisfaction (or 文件, 坐席工号, 坐席姓名, 班组, 呼叫方向, 开始时间, 客户号码, 满意度). "
+                   "Default: the one CSV file in a folder given.")
 @click.pass_obj
-def ingest(config: Config, files: tuple[Path, ...], metadata: Path | None) -> None:
-    """Store recordings and queue them for `qa worker`; one line per file: stored, already uploaded or error.
+def ingest(config: Config, paths: tuple[Path, ...], metadata: Path | None) -> None:
+    """Store recordings and queue them for `qa worker`; one line per file, then a summary.
 
-    A recording already stored (same audio, whatever its name) is not queued again. Files without a
-    CSV row are described by their name if it reads <agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>,
-    else stored without an agent. Start times without an offset are China time. Exit code 1 if any
+    PATHS are recordings or folders of them (searched through, audio files only). A recording
+    already stored (same audio, whatever its name) is not queued again. Files without a CSV row
+    are described by their name if it reads <agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>, else
+    stored without an agent. Start times without an offset are China time. Exit code 1 if any
     file could not be stored.
     """
+    files, sheets = recordings_in(paths)
+    if metadata is None and len(sheets) == 1:
+        metadata = sheets[0]
+        stderr.print(f"metadata from {metadata}", highlight=False, soft_wrap=True)
+    elif metadata is None and len(sheets) > 1:
+        raise click.UsageError(f"{len(sheets)} CSV files in the folder: say which with --metadata")
+    if not files:
+        raise click.UsageError("no recordings found (audio suffixes: " + ", ".join(sorted(AUDIO_SUFFIXES)) + ")")
     sheet = read_metadata_csv(metadata) if metadata else None
     for problem in sheet.problems if sheet else []:
         stderr.print(f"[yellow]bad row, ignored[/yellow] {problem}", highlight=False, soft_wrap=True)
-    failures = 0
+    counts = {"stored": 0, "already uploaded": 0, "error": 0}
     with connected(config) as database, progress_bar() as progress:
         task = progress.add_task("storing", total=len(files), current="", visible=len(files) > 1)
         for path in files:
@@ -44,10 +70,14 @@ def ingest(config: Config, files: tuple[Path, ...], metadata: Path | None) -> No
                 label = "stored" if result.created else "already uploaded"
                 progress.console.print(f"{label}  {path}: {result.message}", highlight=False, soft_wrap=True)
             except IngestError as exc:
-                failures += 1
+                label = "error"
                 progress.console.print(f"[red]error[/red]  {path}: {exc}", highlight=False, soft_wrap=True)
+            counts[label] += 1
             progress.advance(task)
-    exit_if_failed(failures, len(files))
+    click.echo(f"{len(files)} file(s): {counts['stored']} stored and queued, {counts['already uploaded']} already "
+               f"uploaded (not queued again), {counts['error']} could not be stored"
+               + (f"; {len(sheet.problems)} bad CSV row(s)" if sheet and sheet.problems else ""))
+    exit_if_failed(counts["error"], len(files))
 
 
 @click.command()

@@ -546,3 +546,29 @@ def test_ingest_worker_rescore_and_retry_commands(db_config: Config, tmp_path: P
     assert "call 1 is queued; only failed calls are retried" in run_qa(db_config, "retry", "1").output
     assert run_qa(db_config, "rescore").output == "re-scored 0 call(s)\n"
     assert "not re-scored (confirmed, unprocessed or unknown): [1, 7]" in run_qa(db_config, "rescore", "1", "7").output
+
+
+def test_ingest_a_folder_with_its_metadata(db_config: Config, tmp_path: Path) -> None:
+    folder = tmp_path / "今天的录音"
+    (folder / "一组").mkdir(parents=True)
+    shutil.copyfile(C03, folder / "一组" / "客户 来电.wav")
+    shutil.copyfile(SAMPLES / "calls" / "c04_no_closing.wav", folder / "c04.wav")
+    shutil.copyfile(C03, folder / "重复.wav")  # the same audio as 一组/客户 来电.wav, found after it
+    (folder / "readme.txt").write_text("not a recording", encoding="utf-8")
+    (folder / "calls.csv").write_text("文件,坐席工号\n客户 来电.wav,A7001\nc04.wav,A7002\nc05.wav,A7003,x\n",
+                                      encoding="utf-8")
+    assert run_qa(db_config, "db", "upgrade").exit_code == 0
+    result = run_qa(db_config, "ingest", str(folder))
+    assert result.exit_code == 0, result.output
+    assert f"metadata from {folder / 'calls.csv'}" in result.output
+    assert "3 file(s): 2 stored and queued, 1 already uploaded (not queued again), 0 could not be stored; " \
+           "1 bad CSV row(s)" in result.output
+    assert "readme.txt" not in result.output
+    database = open_database(db_config)
+    with database.session() as session:
+        agents = {c.original_name: c.agent.code for c in session.scalars(select(Call))}
+    database.dispose()
+    assert agents == {"客户 来电.wav": "A7001", "c04.wav": "A7002"}
+    (folder / "more.csv").write_text("文件\n", encoding="utf-8")
+    two = run_qa(db_config, "ingest", str(folder))
+    assert two.exit_code == 2 and "say which with --metadata" in two.output
