@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import signal
+import threading
 from pathlib import Path
 
 import click
+from rich.console import Console
 from sqlalchemy import func, select
 
 from qa.batch import exit_if_failed, progress_bar, stderr
 from qa.config import Config
 from qa.db.commands import connected
+from qa.db.session import Database
 from qa.db.models import Call, Job
 from qa.files import AUDIO_SUFFIXES
 from qa.scoring.commands import rules_or_exit
-from qa.store import IngestError, ingest_file, read_metadata_csv, safe_name
+from qa.store import IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
 
 
 def recordings_in(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
@@ -32,21 +35,83 @@ def recordings_in(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
     return files, sheets
 
 
+class _Batch:
+    """Stores files one by one, printing a line each and counting what happened."""
+
+    def __init__(self, database: Database, config: Config, metadata: Path | None) -> None:
+        self.database, self.config, self.metadata = database, config, metadata
+        self.counts = {"stored": 0, "already uploaded": 0, "error": 0}
+        self.sheet = self.read_sheet()
+
+    def read_sheet(self) -> MetadataSheet | None:
+        sheet = read_metadata_csv(self.metadata) if self.metadata else None
+        for problem in sheet.problems if sheet else []:
+            stderr.print(f"[yellow]bad row, ignored[/yellow] {problem}", highlight=False, soft_wrap=True)
+        return sheet
+
+    def store(self, path: Path, console: Console) -> None:
+        row = self.sheet.rows.get(safe_name(path.name)) if self.sheet else None
+        try:
+            result = ingest_file(self.database, self.config, path, path.name, row)
+            label = "stored" if result.created else "already uploaded"
+            console.print(f"{label}  {path}: {result.message}", highlight=False, soft_wrap=True)
+        except IngestError as exc:
+            label = "error"
+            console.print(f"[red]error[/red]  {path}: {exc}", highlight=False, soft_wrap=True)
+        self.counts[label] += 1
+
+    def summary(self) -> str:
+        c = self.counts
+        return (f"{sum(c.values())} file(s): {c['stored']} stored and queued, {c['already uploaded']} already "
+                f"uploaded (not queued again), {c['error']} could not be stored"
+                + (f"; {len(self.sheet.problems)} bad CSV row(s)" if self.sheet and self.sheet.problems else ""))
+
+
+def _watch(batch: _Batch, paths: tuple[Path, ...], seen: set[Path], interval: float) -> None:
+    """Store recordings that appear in the folders, once their size has stopped changing (a file
+    still being copied is left for the next look), until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())
+    console = Console()
+    console.print(f"watching {', '.join(map(str, paths))} every {interval:g} s (Ctrl-C to stop)", highlight=False)
+    sizes: dict[Path, int] = {}
+    read_at = batch.metadata.stat().st_mtime if batch.metadata else None
+    try:
+        while not stop.wait(interval):
+            if batch.metadata and batch.metadata.stat().st_mtime != read_at:  # rows for the new files
+                read_at = batch.metadata.stat().st_mtime
+                batch.sheet = batch.read_sheet()
+            for path in recordings_in(paths)[0]:
+                if path in seen:
+                    continue
+                size = path.stat().st_size
+                if sizes.get(path) == size:
+                    seen.add(path)
+                    batch.store(path, console)
+                else:
+                    sizes[path] = size
+    except KeyboardInterrupt:
+        pass
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV describing the recordings: file, agent_id, agent_name, team, direction, started_at, "
                    "customer_number, satisfaction (or 文件, 坐席工号, 坐席姓名, 班组, 呼叫方向, 开始时间, 客户号码, 满意度). "
                    "Default: the one CSV file in a folder given.")
+@click.option("--watch", is_flag=True, help="Then keep watching the folders and store new recordings as they arrive.")
+@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between looks, with --watch.")
 @click.pass_obj
-def ingest(config: Config, paths: tuple[Path, ...], metadata: Path | None) -> None:
+def ingest(config: Config, paths: tuple[Path, ...], metadata: Path | None, watch: bool, interval: float) -> None:
     """Store recordings and queue them for `qa worker`; one line per file, then a summary.
 
     PATHS are recordings or folders of them (searched through, audio files only). A recording
     already stored (same audio, whatever its name) is not queued again. Files without a CSV row
     are described by their name if it reads <agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>, else
-    stored without an agent. Start times without an offset are China time. Exit code 1 if any
-    file could not be stored.
+    stored without an agent. Start times without an offset are China time. With --watch the
+    command stays, storing each new recording once it is completely written, until SIGTERM or
+    Ctrl-C. Exit code 1 if any file could not be stored.
     """
     files, sheets = recordings_in(paths)
     if metadata is None and len(sheets) == 1:
@@ -54,30 +119,20 @@ def ingest(config: Config, paths: tuple[Path, ...], metadata: Path | None) -> No
         stderr.print(f"metadata from {metadata}", highlight=False, soft_wrap=True)
     elif metadata is None and len(sheets) > 1:
         raise click.UsageError(f"{len(sheets)} CSV files in the folder: say which with --metadata")
-    if not files:
+    if not files and not watch:
         raise click.UsageError("no recordings found (audio suffixes: " + ", ".join(sorted(AUDIO_SUFFIXES)) + ")")
-    sheet = read_metadata_csv(metadata) if metadata else None
-    for problem in sheet.problems if sheet else []:
-        stderr.print(f"[yellow]bad row, ignored[/yellow] {problem}", highlight=False, soft_wrap=True)
-    counts = {"stored": 0, "already uploaded": 0, "error": 0}
-    with connected(config) as database, progress_bar() as progress:
-        task = progress.add_task("storing", total=len(files), current="", visible=len(files) > 1)
-        for path in files:
-            progress.update(task, current=path.name)
-            row = sheet.rows.get(safe_name(path.name)) if sheet else None
-            try:
-                result = ingest_file(database, config, path, path.name, row)
-                label = "stored" if result.created else "already uploaded"
-                progress.console.print(f"{label}  {path}: {result.message}", highlight=False, soft_wrap=True)
-            except IngestError as exc:
-                label = "error"
-                progress.console.print(f"[red]error[/red]  {path}: {exc}", highlight=False, soft_wrap=True)
-            counts[label] += 1
-            progress.advance(task)
-    click.echo(f"{len(files)} file(s): {counts['stored']} stored and queued, {counts['already uploaded']} already "
-               f"uploaded (not queued again), {counts['error']} could not be stored"
-               + (f"; {len(sheet.problems)} bad CSV row(s)" if sheet and sheet.problems else ""))
-    exit_if_failed(counts["error"], len(files))
+    with connected(config) as database:
+        batch = _Batch(database, config, metadata)
+        with progress_bar() as progress:
+            task = progress.add_task("storing", total=len(files), current="", visible=len(files) > 1)
+            for path in files:
+                progress.update(task, current=path.name)
+                batch.store(path, progress.console)
+                progress.advance(task)
+        if watch:
+            _watch(batch, paths, set(files), interval)
+    click.echo(batch.summary())
+    exit_if_failed(batch.counts["error"], sum(batch.counts.values()))
 
 
 @click.command()

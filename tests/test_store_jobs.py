@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -572,3 +576,35 @@ def test_ingest_a_folder_with_its_metadata(db_config: Config, tmp_path: Path) ->
     (folder / "more.csv").write_text("文件\n", encoding="utf-8")
     two = run_qa(db_config, "ingest", str(folder))
     assert two.exit_code == 2 and "say which with --metadata" in two.output
+
+
+def test_ingest_watches_a_folder_until_sigterm(db_config: Config, tmp_path: Path) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    shutil.copyfile(C03, folder / "first.wav")
+    assert run_qa(db_config, "db", "upgrade").exit_code == 0
+    settings = db_config.data_dir.parent / "qa.yaml"  # written by run_qa
+    watcher = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "--config", str(settings), "ingest",
+                                str(folder), "--watch", "--interval", "0.2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    database = open_database(db_config)
+
+    def stored() -> set[str]:
+        with database.session() as session:
+            return set(session.scalars(select(Call.original_name)))
+
+    try:
+        deadline = time.monotonic() + 30
+        while stored() != {"first.wav"}:
+            assert time.monotonic() < deadline and watcher.poll() is None
+            time.sleep(0.1)
+        shutil.copyfile(SAMPLES / "calls" / "c04_no_closing.wav", folder / "arrived later.wav")
+        while stored() != {"first.wav", "arrived later.wav"}:
+            assert time.monotonic() < deadline and watcher.poll() is None
+            time.sleep(0.1)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        output = watcher.communicate(timeout=30)[0].decode()
+        database.dispose()
+    assert watcher.returncode == 0, output
+    assert "2 file(s): 2 stored and queued" in output
