@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from qa.db.models import Call, ItemVerdict
-from web.queries import call_time
+from qa.db.models import Call, ItemVerdict, call_time
 
 TOP_DEDUCTIONS = 5
 EXAMPLES_PER_ITEM = 5

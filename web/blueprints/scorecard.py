@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.wrappers import Response
 
-from qa.db.models import Agent, Appeal, Call, PublishedTally
+from qa.db.models import Agent, Appeal, Call, PublishedTally, call_time
 from qa.tally.actions import published, published_months
 from qa.tally.period import Month
 from qa.tally.result import AgentTally, agent_in
@@ -21,7 +21,7 @@ from web.agentstats import monthly_scores, top_deductions
 from web.charts import Point, trend_svg
 from web.db import db_session
 from web.i18n import number
-from web.queries import call_time, paginate
+from web.queries import paginate
 from web.security import STAFF, roles_required
 from web.settings import qa_config, scoring_template
 
