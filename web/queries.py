@@ -44,9 +44,8 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, zone).astimezone(UTC)
 
 
-def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]]:
-    """Calls awaiting review, riskiest first, with one sampled passing call after every
-    SAMPLED_EVERY risky ones so that sampling is not left at the bottom of the queue."""
+def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
+    """Which calls the queue holds: awaiting review and risky, sampled or being reviewed, then the filters."""
     conditions: list[Any] = [Call.state.in_(REVIEWABLE), or_(Call.risk > 0, Call.sampled, Call.state == "in_review")]
     if filters.agent:
         conditions.append(Call.agent_id == filters.agent)
@@ -61,11 +60,46 @@ def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]
     if filters.item:
         failed = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict) == "fail"
         conditions.append(exists().where(ItemVerdict.call_id == Call.id, ItemVerdict.item == filters.item, failed))
+    return conditions
+
+
+def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]]:
+    """Calls awaiting review, riskiest first, with one sampled passing call after every
+    SAMPLED_EVERY risky ones so that sampling is not left at the bottom of the queue."""
     rank = func.row_number().over(partition_by=Call.sampled, order_by=(Call.risk.desc(), call_time(), Call.id))
-    ranked = select(Call.id, rank.label("rank"), Call.sampled).where(*conditions).subquery()
+    ranked = select(Call.id, rank.label("rank"), Call.sampled).where(*queue_conditions(filters, zone)).subquery()
     position = case((ranked.c.sampled, ranked.c.rank * SAMPLED_EVERY + 0.5), else_=ranked.c.rank)
     return (select(Call).join(ranked, ranked.c.id == Call.id).order_by(position, Call.id)
-            .options(selectinload(Call.verdicts), selectinload(Call.agent).selectinload(Agent.team)))
+            .options(selectinload(Call.agent).selectinload(Agent.team)))
+
+
+def queue_count(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[int]]:
+    """How many calls queue_statement holds, counted without ordering them."""
+    return select(func.count(Call.id)).where(*queue_conditions(filters, zone))
+
+
+@dataclass(frozen=True)
+class VerdictSummary:
+    """What the queue shows of a call's verdicts: the failed items and the least certain verdict."""
+
+    failed: list[str]
+    lowest_confidence: float | None
+
+
+def verdict_summaries(session: Session, call_ids: list[int]) -> dict[int, VerdictSummary]:
+    """Summaries of the calls' verdicts read as plain rows: a page of the queue would otherwise
+    build hundreds of verdict objects (with their evidence) to show two figures per call."""
+    failed: dict[int, list[str]] = {call_id: [] for call_id in call_ids}
+    confidences: dict[int, list[float]] = {call_id: [] for call_id in call_ids}
+    verdict = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict)
+    rows = session.execute(select(ItemVerdict.call_id, ItemVerdict.name, verdict, ItemVerdict.confidence)
+                           .where(ItemVerdict.call_id.in_(call_ids)).order_by(ItemVerdict.call_id, ItemVerdict.position))
+    for call_id, name, value, confidence in rows:
+        if value == "fail":
+            failed[call_id].append(name)
+        if value != "na":
+            confidences[call_id].append(confidence)
+    return {call_id: VerdictSummary(failed[call_id], min(confidences[call_id], default=None)) for call_id in call_ids}
 
 
 @dataclass
@@ -76,8 +110,12 @@ class Page:
     total: int
 
 
-def paginate(session: Session, statement: Select[Any], number: int, per_page: int = PER_PAGE) -> Page:
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+def paginate(session: Session, statement: Select[Any], number: int, per_page: int = PER_PAGE,
+             count: Select[tuple[int]] | None = None) -> Page:
+    """One page of `statement`'s rows (the number clamped to the pages there are); `count`, when
+    given, is a cheaper statement giving the same total."""
+    count = count if count is not None else select(func.count()).select_from(statement.order_by(None).subquery())
+    total = session.scalar(count) or 0
     pages = max(1, ceil(total / per_page))
     number = min(max(1, number), pages)
     items = list(session.scalars(statement.limit(per_page).offset((number - 1) * per_page)))

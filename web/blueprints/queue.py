@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from qa.db.models import Agent, Team
 from web.db import db_session
-from web.queries import QueueFilters, paginate, queue_statement
+from web.queries import QueueFilters, paginate, queue_count, queue_statement, verdict_summaries
 from web.security import STAFF, roles_required
 from web.settings import checklist_items, qa_config, scoring_template
 
@@ -22,10 +22,12 @@ bp = Blueprint("queue", __name__)
 def index() -> str:
     session = db_session()
     filters = QueueFilters.from_args(request.args)
-    page = paginate(session, queue_statement(filters, ZoneInfo(qa_config().web.timezone)),
-                    request.args.get("page", 1, type=int))
+    zone = ZoneInfo(qa_config().web.timezone)
+    page = paginate(session, queue_statement(filters, zone), request.args.get("page", 1, type=int),
+                    count=queue_count(filters, zone))
     return render_template(
         "queue.html", page=page, filters=filters, items=checklist_items(),
+        summaries=verdict_summaries(session, [call.id for call in page.items]),
         agents=session.scalars(select(Agent).options(selectinload(Agent.team)).order_by(Agent.code)).all(),
         teams=session.scalars(select(Team).order_by(Team.name)).all(),
         grades=[g.name for g in scoring_template().grades])
