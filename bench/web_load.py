@@ -11,8 +11,12 @@ the first 256 KB of its audio), look at an agent's scorecard now and then, with 
 The waveforms are drawn beforehand, as the worker does when it scores a call. Prints requests
 per second, p50 / p95 / max per page, and every error.
 
+The server runs as `qa serve --processes N` (default 1: waitress in one process; above 1
+gunicorn with N processes). With --keep DIR the filled SQLite database is kept there and a later
+run with the same DIR skips the filling (about two minutes for 10,000 calls).
+
     python bench/web_load.py [--reviewers 50] [--seconds 60] [--calls 10000] [--think 2 6]
-                             [--ramp 10] [--database-url URL]
+                             [--ramp 10] [--processes N] [--database-url URL] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from web_pages import PASSWORD, add_people, fill, load_samples
 from werkzeug.security import generate_password_hash
 
 from qa.config import Config
-from qa.db.models import Call, User
+from qa.db.models import Agent, Call, User
 from qa.db.session import Database, open_database, upgrade
 from qa.peaks import BUCKETS, compute_peaks
 from qa.scoring.loader import load_rules
@@ -137,17 +141,27 @@ def main() -> None:
     parser.add_argument("--think", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
                         help="seconds between a reviewer's actions")
     parser.add_argument("--ramp", type=float, default=10.0, help="sign-ins spread over this many seconds")
+    parser.add_argument("--processes", type=int, default=1, help="qa serve --processes (above 1: gunicorn)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="SQLite data directory to keep (and reuse when filled)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     rules = load_rules()
     with tempfile.TemporaryDirectory(prefix="qa-bench-load-") as folder, \
-            bench_database(args.database_url, Path(folder) / "data") as config:
+            bench_database(args.database_url, args.keep or Path(folder) / "data") as config:
         db = open_database(config)
         upgrade(db)
-        agents, agent_users, inspector_id = add_people(db)
-        fill(db, config, rules, load_samples(rules), args.calls, agents, agent_users, inspector_id, rng)
-        names = add_inspectors(db, args.reviewers)
+        with db.session() as session:
+            names = list(session.scalars(select(User.username).where(User.username.like("reviewer%"))
+                                         .order_by(User.username)))
+            agents = list(session.scalars(select(Agent.id).order_by(Agent.id)))
+        if not names:
+            agents, agent_users, inspector_id = add_people(db)
+            fill(db, config, rules, load_samples(rules), args.calls, agents, agent_users, inspector_id, rng)
+            names = add_inspectors(db, args.reviewers)
+        elif len(names) < args.reviewers:
+            sys.exit(f"{args.keep} holds {len(names)} reviewers; fill another directory for {args.reviewers}")
+        names = names[:args.reviewers]
         with db.session() as session:
             stored = session.execute(select(Call.id, Call.sha256, Call.audio_path)).all()
         db.dispose()
@@ -158,7 +172,7 @@ def main() -> None:
                                             "web": {"secret_key": "bench-load"}}), encoding="utf-8")
         port = free_port()
         server = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "--config", str(settings), "serve",
-                                   "--no-worker", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                   "--no-worker", "--port", str(port), "--processes", str(args.processes)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -186,7 +200,8 @@ def main() -> None:
 
     total = sum(len(times) for times in results.values())
     print(f"{args.reviewers} reviewers for {args.seconds:.0f} s (after {args.ramp:.0f} s of sign-ins), think time "
-          f"{args.think[0]:g}-{args.think[1]:g} s, against qa serve (waitress), {args.calls} calls, "
+          f"{args.think[0]:g}-{args.think[1]:g} s, against qa serve "
+          f"({'waitress' if args.processes == 1 else f'gunicorn, {args.processes} processes'}), {len(calls)} calls, "
           f"{config.database().split(':')[0]}: {total} requests, {total / elapsed:.1f} per second, {len(errors)} errors")
     print(f"\n{'page':<16} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     every: list[float] = []

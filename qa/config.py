@@ -70,6 +70,11 @@ class ScoringConfig(_Section):
 
 
 class JobsConfig(_Section):
+    queue: Literal["database", "celery"] = Field(
+        "database", description="database: `qa worker` processes take jobs from the database; celery: a Celery "
+        "broker (Redis) hands them to `qa worker` processes on any machine (README: scale-out)")
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="the Celery broker (queue: celery)")
+    celery_queue: str = Field("qa", description="the broker queue's name (several centres may share a broker)")
     heartbeat_s: float = Field(10.0, gt=0, description="how often a worker says it is alive while processing a call")
     stale_after_s: float = Field(
         60.0, gt=0, description="a running job without a heartbeat this long is taken back (its worker died)")
@@ -84,6 +89,9 @@ class TallyConfig(_Section):
 class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 5000
+    processes: int = Field(
+        1, ge=1, description="web server processes; above 1 gunicorn serves (Linux, macOS) and calls are "
+        "processed by a process of their own (product default 1: enough for a few reviewers; see README)")
     secret_key: str | None = Field(None, description="session signing key; default: a random key kept in data_dir")
     review_sample_rate: float = Field(
         0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")

@@ -153,8 +153,13 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
     parked as failed after jobs.max_attempts such deaths. SIGTERM finishes the current call,
     then exits; Ctrl-C puts the current call back in the queue at once. With --once the exit
     code is 1 if any call failed.
+
+    With jobs.queue: celery the worker takes its jobs through the Celery broker (jobs.broker_url)
+    instead of looking at the database, so workers on other machines share the load (README:
+    scale-out); --once still takes the queued jobs straight from the database.
     """
     from qa.asr import ModelMissingError
+    from qa.celery_queue import CeleryMissingError
     from qa.jobs import Worker
 
     if stale_after is not None:
@@ -191,8 +196,16 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
             runner.stop()
 
         signal.signal(signal.SIGTERM, finish_then_stop)
+        processed = 0
         try:
-            processed = runner.run(stop_when_idle=once)
+            if config.jobs.queue == "celery" and not once:
+                from qa.celery_worker import run_celery_worker
+
+                run_celery_worker(runner)  # Celery handles SIGTERM the same way: the current call ends first
+            else:
+                processed = runner.run(stop_when_idle=once)
+        except CeleryMissingError as exc:
+            raise click.ClickException(str(exc)) from exc
         except ModelMissingError as exc:
             raise click.ClickException(str(exc)) from exc
         except KeyboardInterrupt:
@@ -229,6 +242,7 @@ def retry(config: Config, call_ids: tuple[int, ...]) -> None:
 
     CALL_IDS: only these calls; default: every failed call.
     """
+    from qa.celery_queue import announce
     from qa.jobs import retry as retry_call
 
     with connected(config) as database:
@@ -239,6 +253,7 @@ def retry(config: Config, call_ids: tuple[int, ...]) -> None:
         for call_id in call_ids:
             try:
                 retry_call(database, call_id)
+                announce(config)
             except ValueError as exc:
                 problems.append(str(exc))
     for problem in problems:

@@ -11,9 +11,11 @@ The same `run_job` can be called from a distributed queue (Celery, RQ) instead o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -27,12 +29,12 @@ from sqlalchemy.orm import Session
 from qa.asr import ModelMissingError
 from qa.config import Config, WebConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
-from qa.db.session import Database
+from qa.db.session import Database, open_database
 from qa.errors import CallError
 from qa.peaks import cached_peaks
 from qa.pipeline import SpeechPipeline
 from qa.scoring.engine import score_transcript
-from qa.scoring.loader import RuleSet
+from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
 from qa.store import audio_file
 from qa.transcript import Transcript as TranscriptData
@@ -346,15 +348,21 @@ class Worker:
         processed = 0
         while not self._stop.is_set():
             requeue_stale(self.db, self.config.jobs.stale_after_s, self.config.jobs.max_attempts)
-            job = claim_next(self.db, self.name)
-            if job is None:
-                if stop_when_idle:
-                    break
+            if self.run_next():
+                processed += 1
+            elif stop_when_idle:
+                break
+            else:
                 self._stop.wait(self.poll_s)
-                continue
-            run_job(self.db, self.config, self.rules, self.pipeline, job, self.on_update)
-            processed += 1
         return processed
+
+    def run_next(self) -> bool:
+        """Claim the oldest queued job and process it; False when none was queued."""
+        job = claim_next(self.db, self.name)
+        if job is None:
+            return False
+        run_job(self.db, self.config, self.rules, self.pipeline, job, self.on_update)
+        return True
 
     def _run_logged(self) -> None:
         try:
@@ -372,3 +380,14 @@ def start_in_thread(db: Database, config: Config, rules: RuleSet, **options: Any
     worker.thread = threading.Thread(target=worker._run_logged, name=f"qa-worker {worker.name}", daemon=True)
     worker.thread.start()
     return worker
+
+
+def work_until_terminated(config: Config) -> None:
+    """Run a Worker as a process of its own (`qa serve --processes N` starts one) until SIGTERM,
+    which finishes the current call first; Ctrl-C puts the current call back in the queue."""
+    database = open_database(config)
+    worker = Worker(database, config, load_rules(config.scoring.checklists_dir, config.scoring.template))
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: worker.stop())
+    with contextlib.suppress(KeyboardInterrupt):
+        worker.run()
+    database.dispose()

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from qa.celery_queue import announce
 from qa.config import Config
 from qa.db.models import Agent, Call, Job, Team
 from qa.db.session import Database
@@ -361,4 +362,5 @@ def ingest_file(db: Database, config: Config, path_or_stream: str | Path | Binar
     if not created:
         return IngestResult(call.id, sha, False, f"已上传过：通话 {call.id}（{call.original_name}），"
                                                  "不再重复处理")
+    announce(config)
     return IngestResult(call.id, sha, True, _describe(call, metadata, name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +14,12 @@ from typing import NoReturn
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from qa.config import Config  # noqa: E402
+from qa.db.models import Job  # noqa: E402
 from qa.db.session import Database, open_database, upgrade  # noqa: E402
 from qa.modelstore.manifest import REPO_ROOT, default_models_dir  # noqa: E402
 
@@ -93,6 +96,22 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     admin.dispose()
 
 
+REDIS_URL = os.environ.get("QA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The test Redis server's URL (the Celery broker); skips (fails when QA_CI=1) when it cannot
+    be reached."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:  # any failure means the same: no usable server
+        unavailable(f"Redis at {REDIS_URL} is not usable (set QA_TEST_REDIS_URL): {exc}")
+    return REDIS_URL
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_config(request: pytest.FixtureRequest, tmp_path: Path) -> Config:
     """Settings with a data directory of the test's own and an empty database: SQLite in that
@@ -110,12 +129,39 @@ def migrated_db(db_config: Config) -> Iterator[Database]:
     database.dispose()
 
 
+def settings_file(config: Config, **sections: object) -> Path:
+    """A qa.yaml beside `config`'s data directory naming its data directory and database, plus
+    `sections` (e.g. jobs={...}), for `qa` run as a user would run it."""
+    settings = config.data_dir.parent / "qa.yaml"
+    settings.write_text(yaml.safe_dump({"data_dir": str(config.data_dir), "database_url": config.database_url,
+                                        **sections}), encoding="utf-8")
+    return settings
+
+
 def run_qa(config: Config, *args: str, stdin: str | None = None) -> Result:
-    """Run the `qa` command on `config`'s data directory and database, through a settings file as a
-    user would."""
+    """Run the `qa` command on `config`'s data directory and database, through a settings file."""
     from qa.cli import main
 
-    settings = config.data_dir.parent / "qa.yaml"
-    settings.write_text(yaml.safe_dump({"data_dir": str(config.data_dir), "database_url": config.database_url}),
-                        encoding="utf-8")
-    return CliRunner().invoke(main, ["--config", str(settings), *args], input=stdin)
+    return CliRunner().invoke(main, ["--config", str(settings_file(config)), *args], input=stdin)
+
+
+# --- Jobs run by real worker processes ---------------------------------------------------------
+
+
+def wait_for_job(db: Database, condition: str, timeout_s: float = 120) -> Job:
+    """The first job whose state/stage reads `condition` ("running:asr"), waiting for it."""
+    state, stage = condition.split(":")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            job = session.scalars(select(Job).where(Job.state == state, Job.stage == stage)).first()
+        if job is not None:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"no job reached {condition} in {timeout_s} s")
+
+
+def rows_per_call(db: Database, model: type) -> dict[int, int]:
+    """How many rows of `model` (Transcript, Scoring) each call has: one each when nothing was done twice."""
+    with db.session() as session:
+        return dict(session.execute(select(model.call_id, func.count()).group_by(model.call_id)).all())

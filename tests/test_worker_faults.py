@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import SAMPLES
-from sqlalchemy import func, select
+from conftest import SAMPLES, rows_per_call, settings_file, wait_for_job
+from sqlalchemy import select
 
 from qa.config import Config
 from qa.db.models import Call, Job, Scoring, Transcript
@@ -27,11 +26,7 @@ QA = Path(sys.executable).parent / "qa"
 
 
 def _settings(config: Config, stale_after_s: float) -> Path:
-    path = config.data_dir.parent / "qa.yaml"
-    path.write_text(yaml.safe_dump({
-        "data_dir": str(config.data_dir), "database_url": config.database_url,
-        "jobs": {"heartbeat_s": 0.5, "stale_after_s": stale_after_s, "max_attempts": 3}}), encoding="utf-8")
-    return path
+    return settings_file(config, jobs={"heartbeat_s": 0.5, "stale_after_s": stale_after_s, "max_attempts": 3})
 
 
 def _worker(settings: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -39,33 +34,15 @@ def _worker(settings: Path, *args: str) -> subprocess.Popen[bytes]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def _wait_for(db: Database, condition: str, timeout_s: float = 120) -> Job:
-    """The first job whose state/stage reads `condition` ("running:asr"), waiting for it."""
-    state, stage = condition.split(":")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with db.session() as session:
-            job = session.scalars(select(Job).where(Job.state == state, Job.stage == stage)).first()
-        if job is not None:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"no job reached {condition} in {timeout_s} s")
-
-
 def _ingest(db: Database, config: Config) -> list[int]:
     return [ingest_file(db, config, SAMPLES / "calls" / f"{name}.wav", f"{name}.wav").call_id for name in CALLS]
-
-
-def _counts(db: Database, model: type) -> dict[int, int]:
-    with db.session() as session:
-        return dict(session.execute(select(model.call_id, func.count()).group_by(model.call_id)).all())
 
 
 def test_a_killed_worker_loses_nothing_and_nothing_is_done_twice(migrated_db: Database, db_config: Config) -> None:
     call_ids = _ingest(migrated_db, db_config)
     settings = _settings(db_config, stale_after_s=3)
     first = _worker(settings)
-    killed = _wait_for(migrated_db, "running:asr")  # in the middle of recognising a call
+    killed = wait_for_job(migrated_db, "running:asr")  # in the middle of recognising a call
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     with migrated_db.session() as session:
@@ -81,14 +58,14 @@ def test_a_killed_worker_loses_nothing_and_nothing_is_done_twice(migrated_db: Da
     assert states == dict.fromkeys(call_ids, "scored")
     assert [j.state for j in jobs] == ["done"] * len(call_ids)  # no job added, none lost
     assert {j.id: j.attempts for j in jobs}[killed.id] == 2
-    assert _counts(migrated_db, Transcript) == dict.fromkeys(call_ids, 1)  # exactly once each
-    assert _counts(migrated_db, Scoring) == dict.fromkeys(call_ids, 1)
+    assert rows_per_call(migrated_db, Transcript) == dict.fromkeys(call_ids, 1)  # exactly once each
+    assert rows_per_call(migrated_db, Scoring) == dict.fromkeys(call_ids, 1)
 
 
 def test_sigterm_finishes_the_current_call_then_stops(migrated_db: Database, db_config: Config) -> None:
     call_ids = _ingest(migrated_db, db_config)
     worker = _worker(_settings(db_config, stale_after_s=60))
-    current = _wait_for(migrated_db, "running:asr")
+    current = wait_for_job(migrated_db, "running:asr")
     worker.send_signal(signal.SIGTERM)
     output = worker.communicate(timeout=120)[0].decode()
     assert worker.returncode == 0, output
@@ -112,4 +89,4 @@ def test_two_workers_share_the_queue_and_heartbeats_keep_long_calls_their_own(
     with migrated_db.session() as session:
         jobs = session.scalars(select(Job)).all()
     assert [(j.state, j.attempts) for j in jobs] == [("done", 1)] * len(call_ids)
-    assert _counts(migrated_db, Transcript) == dict.fromkeys(call_ids, 1)
+    assert rows_per_call(migrated_db, Transcript) == dict.fromkeys(call_ids, 1)
