@@ -5,18 +5,27 @@ nothing is read whole into memory that does not need to be. On SQLite and on Pos
 from __future__ import annotations
 
 import os
+import re
+import struct
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 from audio_factory import encode
-from conftest import SAMPLES, run_qa
+from conftest import SAMPLES, run_qa, settings_file
+from liveserver import QA, LiveServer, served
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from qa.audio import load_audio
 from qa.config import Config
-from qa.db.models import Call
+from qa.db.models import Call, User
 from qa.db.session import open_database, upgrade
 from qa.store import ingest_file
 
@@ -103,3 +112,90 @@ def test_upload_names_cannot_reach_outside_the_store(db_config: Config, tmp_path
         assert (call.original_name, call.audio_path) == ("passwd", f"audio/{result.sha256[:2]}/{result.sha256}")
     database.dispose()
     assert set(os.listdir(tmp_path)) - before <= {"data"}
+
+
+GIGABYTES_2 = 2 * 10**9
+UPLOAD_CHUNK = 4 * 2**20
+
+
+def _wav_header(data_bytes: int, rate: int = 16_000) -> bytes:
+    """A 16-bit mono PCM WAV header for `data_bytes` of samples."""
+    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate,
+            rate * 2, 2, 16) + b"data" + struct.pack("<I", data_bytes))
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
+
+
+def _upload(server: LiveServer, client: urllib.request.OpenerDirector, name: str, size: int) -> str:
+    """POST a `size`-byte WAV (its header, then silence) to /upload as a browser would, streamed a
+    chunk at a time (the test never holds the file either); the result page's text."""
+    token = server.token(client, "/upload")
+    boundary = "----qa-large-upload"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+            "Content-Type: audio/wav\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body() -> Iterator[bytes]:
+        yield head + _wav_header(size - 44)
+        silence = bytes(UPLOAD_CHUNK)
+        left = size - 44
+        while left > 0:
+            yield silence[:min(left, UPLOAD_CHUNK)]
+            left -= UPLOAD_CHUNK
+        yield tail
+
+    request = urllib.request.Request(server.base + "/upload", data=body(), method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(head) + size + len(tail))})
+    try:
+        with client.open(request, timeout=900) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}: {exc.read().decode()}"
+
+
+def test_a_2_gb_upload_streams_to_disk_and_is_refused_before_decoding(tmp_path: Path) -> None:
+    """2 GB through the browser's upload form on the real server, then `qa worker`: the server's
+    memory stays far below the file's size, the file is stored whole, and processing refuses it
+    from its declared length (17 h) without decoding it. SQLite only: the database holds one row
+    either way."""
+    config = Config(data_dir=tmp_path / "data")
+    database = open_database(config)
+    upgrade(database)
+    with database.session() as session:
+        session.add(User(username="insp", password_hash=generate_password_hash("pw-123456"), role="inspector"))
+    settings = settings_file(config)
+    with served(settings, "--no-worker") as server:
+        client = server.client()
+        server.sign_in(client, "insp", "pw-123456")
+        before_mb = _peak_rss_mb(server.process.pid)
+        page = _upload(server, client, "整天 录音.wav", GIGABYTES_2)
+        grown_mb = _peak_rss_mb(server.process.pid) - before_mb
+    assert "整天 录音.wav" in page and "已存为通话" in page, page[-2000:]
+    assert grown_mb < 100, f"the server's peak memory grew by {grown_mb:.0f} MB for a 2 GB upload"
+    with database.session() as session:
+        call = session.scalars(select(Call)).one()
+    assert (config.data_dir / call.audio_path).stat().st_size == GIGABYTES_2
+
+    measured = subprocess.run([sys.executable, "-c", PEAK_OF_CHILD, str(QA), "--config", str(settings), "worker",
+                               "--once"], capture_output=True, text=True, timeout=600)
+    peak = measured.stdout.strip().splitlines()[-1]
+    assert "17.4 h long, over the 4 h limit" in measured.stderr, measured.stdout + measured.stderr
+    with database.session() as session:
+        call = session.get_one(Call, call.id)
+        assert (call.state, call.error) == ("failed", "17.4 h long, over the 4 h limit (audio.max_duration_s)")
+    database.dispose()
+    assert float(peak) < 1500, f"the worker's peak memory was {peak} MB for a 2 GB file it refused"
+
+
+# Runs a command and prints its peak resident memory in MB (ru_maxrss of the only child it waited for).
+PEAK_OF_CHILD = """
+import resource, subprocess, sys
+completed = subprocess.run(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""

@@ -3,18 +3,14 @@ paths, escaping."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from liveserver import served
 from webworld import PASSWORD, SCRIPT, World, login
 
 from qa.config import Config, WebConfig
@@ -160,27 +156,11 @@ def test_chart_labels_are_escaped() -> None:
 
 
 def test_qa_serve_migrates_and_serves(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data")}
-    qa = Path(sys.executable).parent / "qa"
-    server = subprocess.Popen([str(qa), "serve", "--no-worker", "--port", str(port)],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
-                    assert response.status == 200 and "登录" in response.read().decode()
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
-                time.sleep(0.3)
-        assert (tmp_path / "data" / "qa.db").is_file() and (tmp_path / "data" / "secret_key").is_file()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    settings = tmp_path / "qa.yaml"
+    settings.write_text(f"data_dir: {tmp_path / 'data'}\n", encoding="utf-8")
+    with served(settings, "--no-worker") as server, urllib.request.urlopen(server.base + "/login") as response:
+        assert response.status == 200 and "登录" in response.read().decode()
+    assert (tmp_path / "data" / "qa.db").is_file() and (tmp_path / "data" / "secret_key").is_file()
 
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.set_locale"}

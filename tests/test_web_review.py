@@ -230,6 +230,16 @@ def test_upload_reports_each_file(client: FlaskClient, world: World) -> None:
     assert client.post("/upload", data={}, content_type="multipart/form-data").status_code == 400
 
 
+def test_an_upload_over_the_limit_is_refused_with_the_limit(app: Flask, client: FlaskClient, world: World) -> None:
+    login(client, "insp1")
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    response = client.post("/upload", data={"files": [(io.BytesIO(bytes(20_000)), "big.wav")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413 and "每次最多 2 GB，请分批上传" in response.get_data(as_text=True)
+    with world.db.session() as s:
+        assert s.scalars(select(Call).where(Call.original_name == "big.wav")).first() is None
+
+
 def test_status_lists_calls_and_retries_failed_ones(client: FlaskClient, world: World) -> None:
     with world.db.session() as s:
         failed = s.get_one(Call, world.calls["other"])

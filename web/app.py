@@ -13,7 +13,7 @@ from web import db, errors, i18n, settings
 from web.blueprints import api, appeals, auth, calls, queue, scorecard, tally, upload
 from web.security import login_manager, secret_key
 
-MAX_UPLOAD_BYTES = 2 * 1024**3  # product default: a day's recordings in one upload
+MAX_UPLOAD_BYTES = 2 * 1024**3  # product default: a day's recordings in one upload (errors.py says 2 GB)
 
 csrf = CSRFProtect()
 

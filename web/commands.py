@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import signal
 
 import click
 
@@ -61,9 +62,26 @@ def serve_app(config: Config, database: Database, host: str | None, port: int | 
 
         serve_processes(app, config, database, f"{host}:{port}", processes, THREADS, process_calls=worker)
         return
-    if worker:
-        start_in_thread(database, config, app.config[RULES])
+    runner = start_in_thread(database, config, app.config[RULES]) if worker else None
     # What is loaded by now (models' tables, pinyin tables: ~200,000 long-lived objects) lives as
     # long as the server: keeping it out of garbage collection avoids ~100 ms pauses on requests.
     gc.freeze()
-    waitress_serve(app, host=host, port=port, threads=THREADS)
+    signal.signal(signal.SIGTERM, _stop_serving)
+    try:
+        # waitress refuses bodies over 1 GB by default: the app's own limit (MAX_CONTENT_LENGTH)
+        # decides, with its message, up to a megabyte of form fields beyond it.
+        waitress_serve(app, host=host, port=port, threads=THREADS,
+                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 2**20)
+    except _Terminated:
+        if runner is not None and runner.thread is not None:
+            click.echo("SIGTERM: finishing the current call, then stopping")
+            runner.stop()
+            runner.thread.join()
+
+
+class _Terminated(Exception):
+    """SIGTERM reached `qa serve`: stop serving, let the worker finish its call, exit cleanly."""
+
+
+def _stop_serving(_signal: int, _frame: object) -> None:
+    raise _Terminated

@@ -40,7 +40,7 @@ HTTP_MESSAGES = {
     403: lazy_gettext("You do not have permission to see this page."),
     404: lazy_gettext("Not found."),
     405: lazy_gettext("This action is not allowed here."),
-    413: lazy_gettext("The upload is too large."),
+    413: lazy_gettext("The upload is too large: at most 2 GB at once; upload the files in several batches."),
 }
 
 
