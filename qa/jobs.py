@@ -6,7 +6,8 @@ it goes so the web app can show progress. Every write a worker makes to its job 
 claim (job id, state 'running' and the attempt number it claimed): a worker presumed dead whose
 job was requeued and claimed again cannot overwrite the newer run's results.
 
-The same `run_job` can be called from a distributed queue (Celery, RQ) instead of `Worker`.
+On the Celery queue (jobs.queue: celery, qa/celery_worker.py) each message makes a `Worker`
+claim and run the oldest queued job the same way: the database stays the record of the work.
 """
 
 from __future__ import annotations
