@@ -25,10 +25,10 @@ from pathlib import Path
 
 from asr import plain_faster_whisper
 from benchdb import bench_database
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from qa.config import AsrConfig
-from qa.db.models import Call, Job
+from qa.db.models import Call, Job, Transcript
 from qa.db.session import open_database, upgrade
 from qa.jobs import Worker
 from qa.modelstore.manifest import REPO_ROOT
@@ -68,6 +68,7 @@ def main() -> None:
         for round_number in range(args.rounds):
             if round_number:
                 with db.session() as session:  # the same calls again, as new jobs
+                    session.execute(delete(Transcript))
                     session.execute(update(Call).values(state="queued"))
                     session.add_all(Job(kind="process", call_id=call_id, state="queued")
                                     for call_id in session.scalars(select(Call.id)))

@@ -39,7 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
-from benchdb import bench_database
+from benchdb import bench_database, refresh_statistics
 from sqlalchemy import select
 from web_pages import PASSWORD, add_people, fill, load_samples
 from werkzeug.security import generate_password_hash
@@ -159,6 +159,7 @@ def main() -> None:
             agents, agent_users, inspector_id = add_people(db)
             fill(db, config, rules, load_samples(rules), args.calls, agents, agent_users, inspector_id, rng)
             names = add_inspectors(db, args.reviewers)
+            refresh_statistics(db)
         elif len(names) < args.reviewers:
             sys.exit(f"{args.keep} holds {len(names)} reviewers; fill another directory for {args.reviewers}")
         names = names[:args.reviewers]

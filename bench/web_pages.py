@@ -39,10 +39,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, make_url, select, text
 from werkzeug.security import generate_password_hash
 
-from benchdb import bench_database
+from benchdb import bench_database, refresh_statistics
 
 from qa.config import Config
-from qa.db.models import Agent, Base, Call, ItemVerdict, Team, Transcript, User
+from qa.db.models import Agent, Call, ItemVerdict, Team, Transcript, User
 from qa.db.session import Database, open_database, upgrade
 from qa.jobs import store_scorecard
 from qa.metrics import transcript_from_truth
@@ -248,9 +248,7 @@ def main() -> None:
             start = time.perf_counter()
             fill(db, config, rules, samples, args.calls, agents, agent_users, inspector_id, rng)
             filled = time.perf_counter() - start
-            if db.dialect == "postgresql":  # planner statistics, as autovacuum keeps them for a table that grew
-                with db.engine.begin() as connection:
-                    connection.execute(text(f"ANALYZE {', '.join(t.name for t in Base.metadata.sorted_tables)}"))
+            refresh_statistics(db)
             with db.session() as session:
                 states = dict(session.execute(text("SELECT state, count(*) FROM calls GROUP BY state")).all())
                 appeals = session.scalar(text("SELECT count(*) FROM appeals"))

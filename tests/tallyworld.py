@@ -15,7 +15,7 @@ from webworld import PASSWORD_HASH
 
 from qa.db.models import Agent, Call, ItemVerdict, Scoring, Team, User
 from qa.db.session import Database
-from qa.review import confirm_call
+from qa.review import confirm_call, review_version, set_verdict
 from qa.scoring.loader import RuleSet
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,9 +56,11 @@ class Centre:
         return user.id
 
     def call(self, agent: str, at: str, failed: tuple[str, ...] = (), satisfaction: str | None = None,
-             inspector: str = "insp1", duration: float = 240.0) -> int:
+             inspector: str = "insp1", duration: float = 240.0, passed: tuple[str, ...] = (),
+             overrides: dict[str, str] | None = None) -> int:
         """A call of `agent` started at local time `at`, lasting `duration` seconds, failing
-        `failed`, confirmed by `inspector`."""
+        `failed` and passing `passed` automatically, confirmed by `inspector` after changing
+        the items of `overrides` to the verdicts given there."""
         self._calls += 1
         with self.db.session() as session:
             call = Call(sha256=f"{self._calls:064d}", audio_path=f"audio/{self._calls}.wav",
@@ -69,12 +71,17 @@ class Centre:
             scoring = Scoring(call_id=call.id, scorecard={}, score=0, grade="", checklists=[])
             session.add(scoring)
             session.flush()
-            for position, item_id in enumerate(failed):
+            automatic = [(item_id, "fail") for item_id in failed] + [(item_id, "pass") for item_id in passed]
+            for position, (item_id, verdict) in enumerate(automatic):
                 area, item = self.items[item_id]
                 session.add(ItemVerdict(call_id=call.id, scoring_id=scoring.id, position=position, item=item_id,
-                                        area=area, name=item.name, auto_verdict="fail", confidence=0.9,
+                                        area=area, name=item.name, auto_verdict=verdict, confidence=0.9,
                                         deduct=item.deduct, fatal=item.fatal, evidence=[]))
             session.flush()
             session.refresh(call)
-            confirm_call(session, session.get(User, self.users[inspector]), call, 0, self.rules.template)
+            inspector_user = session.get_one(User, self.users[inspector])
+            for item_id, final in (overrides or {}).items():
+                changed = next(v for v in call.verdicts if v.item == item_id)
+                set_verdict(session, inspector_user, changed, final, "质检员改判", review_version(call))
+            confirm_call(session, inspector_user, call, review_version(call), self.rules.template)
             return call.id

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, current_app, session
-from flask_babel import Babel, format_datetime, format_decimal, get_locale, lazy_gettext
+from flask_babel import Babel, format_datetime, format_decimal, format_percent, get_locale, lazy_gettext
 from flask_login import current_user
 
 LOCALES = {"zh": "中文", "en": "English"}
@@ -80,6 +80,10 @@ def number(value: float | None, fmt: str = "#,##0.#") -> str:
     return format_decimal(value, fmt) if value is not None else "—"
 
 
+def percent(value: float | None) -> str:
+    return format_percent(value, "#,##0.#%") if value is not None else "—"
+
+
 def clock(seconds: float | None) -> str:
     """Call time as m:ss (or h:mm:ss)."""
     total = int(seconds or 0)
@@ -91,7 +95,7 @@ def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     app.config.update(BABEL_DEFAULT_LOCALE=default_locale, BABEL_DEFAULT_TIMEZONE=timezone,
                       BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(when=when, number=number, clock=clock, tie_break=lambda name: TIE_BREAK_LABELS[name])
+    app.jinja_env.filters.update(when=when, number=number, percent=percent, clock=clock, tie_break=lambda name: TIE_BREAK_LABELS[name])
     app.jinja_env.globals.update(
         locale_code=locale_code,
         LOCALES=LOCALES, VERDICT_LABELS=VERDICT_LABELS, ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS,

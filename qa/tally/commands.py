@@ -35,7 +35,7 @@ def policy_or_exit(config: Config, path: Path | None = None) -> LoadedPolicy:
         raise click.ClickException(f"the reward-and-penalty policy cannot be used:\n{exc}") from exc
 
 
-def _month(loaded: LoadedPolicy, text: str | None) -> Month:
+def chosen_month(loaded: LoadedPolicy, text: str | None) -> Month:
     try:
         return Month.parse(text) if text else current_month(loaded.policy.period)
     except MonthError as exc:
@@ -43,7 +43,7 @@ def _month(loaded: LoadedPolicy, text: str | None) -> Month:
 
 
 @contextmanager
-def _session(config: Config) -> Iterator[Session]:
+def config_session(config: Config) -> Iterator[Session]:
     database = open_database(config)
     try:
         with database.session() as session:
@@ -52,7 +52,7 @@ def _session(config: Config) -> Iterator[Session]:
         database.dispose()
 
 
-def _console() -> Console:
+def wide_console() -> Console:
     """Wide tables stay whole when the output goes to a file or a pipe (rich assumes 80 columns)."""
     console = Console()
     return console if console.is_terminal else Console(width=200)
@@ -99,14 +99,14 @@ def tally(config: Config, month: str | None, policy: Path | None, as_json: bool)
     confirmed calls count (appeals decided so far included). Publishing is `qa rank --publish`.
     """
     loaded = policy_or_exit(config, policy)
-    chosen = _month(loaded, month)
-    with _session(config) as session:
+    chosen = chosen_month(loaded, month)
+    with config_session(config) as session:
         result = live_tally(session, loaded, chosen)
         latest = published(session, chosen)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
-    console = _console()
+    console = wide_console()
     print_tally(console, result, f"{chosen} 月度考核（草稿，{result.policy}）")
     if latest is not None:
         same = latest.digest == digest(result)
@@ -128,9 +128,9 @@ def rank(config: Config, month: str | None, do_publish: bool, note: str, policy:
     change: figures that change later (an appeal upheld) are published as the next version.
     """
     loaded = policy_or_exit(config, policy)
-    chosen = _month(loaded, month)
-    console = _console()
-    with _session(config) as session:
+    chosen = chosen_month(loaded, month)
+    console = wide_console()
+    with config_session(config) as session:
         result = live_tally(session, loaded, chosen)
         table = Table(title=f"{chosen} 排名")
         for header in ("排名", "工号", "姓名", "绩效分", "高压线", "通话", "中位数", "奖项", "标记"):
@@ -171,8 +171,8 @@ def export(config: Config, month: str | None, version: int | None, draft: bool, 
     By default the latest published version; a month not yet published needs --draft.
     """
     loaded = policy_or_exit(config, policy)
-    chosen = _month(loaded, month)
-    with _session(config) as session:
+    chosen = chosen_month(loaded, month)
+    with config_session(config) as session:
         if draft:
             result, label = live_tally(session, loaded, chosen), "草稿（未发布）"
         else:
@@ -212,8 +212,8 @@ def entry_add(config: Config, month: str | None, agent_code: str, kind: str, qua
               yuan: float, call_id: int | None, note: str, policy: Path | None) -> None:
     """Record one entry; the policy decides what an event is worth."""
     loaded = policy_or_exit(config, policy)
-    chosen = _month(loaded, month)
-    with _session(config) as session:
+    chosen = chosen_month(loaded, month)
+    with config_session(config) as session:
         agent = session.scalars(select(Agent).where(Agent.code == agent_code)).first()
         if agent is None:
             raise click.ClickException(f"no agent {agent_code!r}")
