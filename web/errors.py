@@ -3,12 +3,17 @@ JSON for scripts and as a page for people."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask, Response, flash, jsonify, render_template, request
 from flask_babel import format_time, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from qa.review import Conflict, InvalidAction, PermissionDenied, ReviewError
+from web.db import db_session
 
 STATUS = {PermissionDenied: 403, Conflict: 409, InvalidAction: 400}
 MESSAGES = {
@@ -34,6 +39,12 @@ MESSAGES = {
     "event_amounts": lazy_gettext("An event's amounts come from the policy; record an adjustment instead."),
     "bad_quantity": lazy_gettext("The quantity must be at least 1."),
     "not_agents_call": lazy_gettext("That call is not this agent's."),
+    "not_allowed": lazy_gettext("Your role does not allow this."),
+    "calibration_closed": lazy_gettext("This calibration session is closed."),
+    "calibration_incomplete": lazy_gettext("A calibration session needs a title and at least one call."),
+    "calibration_calls_unknown": lazy_gettext("Some of these calls do not exist or are not processed yet."),
+    "not_in_calibration": lazy_gettext("That call is not in this calibration session."),
+    "calibration_items_missing": lazy_gettext("Give every item a verdict."),
 }
 HTTP_MESSAGES = {
     400: lazy_gettext("The request was not understood."),
@@ -53,6 +64,24 @@ def review_message(error: ReviewError) -> str:
         return gettext("Changed by %(by)s at %(time)s; please reload and try again.",
                        by=error.params["by"], time=format_time(error.params["at"], "HH:mm"))
     return str(MESSAGES.get(error.code, error))
+
+
+@dataclass
+class Outcome:
+    refused: bool = False
+
+
+@contextmanager
+def form_action() -> Iterator[Outcome]:
+    """Run a form's action in a savepoint of the request's session: a refusal (ReviewError) undoes
+    only what the action did, is flashed to the user, and marks the outcome refused."""
+    outcome = Outcome()
+    try:
+        with db_session().begin_nested():
+            yield outcome
+    except ReviewError as error:
+        flash(review_message(error), "error")
+        outcome.refused = True
 
 
 def refuse(status: int, message: str) -> tuple[Response | str, int]:

@@ -303,3 +303,66 @@ class PublishedTally(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("month", "version", name="uq_published_tallies_month_version"),)
+
+
+class CalibrationSession(Base):
+    """Calls a manager picked for several inspectors to review blind to one another, to see
+    where they disagree and agree on a verdict (which also becomes training data)."""
+
+    __tablename__ = "calibration_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    calls: Mapped[list[CalibrationCall]] = relationship(order_by="CalibrationCall.position",
+                                                        cascade="all, delete-orphan")
+
+
+class CalibrationCall(Base):
+    __tablename__ = "calibration_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("calibration_sessions.id"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    call: Mapped[Call] = relationship()
+
+    __table_args__ = (UniqueConstraint("session_id", "call_id", name="uq_calibration_calls_session_call"),)
+
+
+class CalibrationRating(Base):
+    """One inspector's verdict on one item of a calibration call."""
+
+    __tablename__ = "calibration_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("calibration_sessions.id"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    item: Mapped[str] = mapped_column(String(100))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("session_id", "call_id", "item", "inspector_id",
+                                       name="uq_calibration_ratings_one_each"),)
+
+
+class CalibrationDecision(Base):
+    """The verdict a manager recorded as agreed for one item of a calibration call."""
+
+    __tablename__ = "calibration_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("calibration_sessions.id"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    item: Mapped[str] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("session_id", "call_id", "item", name="uq_calibration_decisions_one"),)

@@ -13,13 +13,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from qa.db.models import Agent
-from qa.review import ReviewError
 from qa.tally.actions import MANAGERS, add_entry, publish
 from qa.tally.compute import ADJUSTMENT
 from qa.tally.export import TABLES, csv_text, write_xlsx
 from qa.tally.period import Month, MonthError, current_month
 from web.db import db_session
-from web.errors import review_message
+from web.errors import form_action
 from web.security import roles_required
 from web.settings import tally_policy
 from web.tallyview import MonthView, area_chart, month_view, score_histogram, team_trend_chart
@@ -76,12 +75,9 @@ def _back(month: str) -> Response:
 @bp.post("/<month>/publish")
 @roles_required(*MANAGERS)
 def publish_month(month: str) -> Response:
-    session = db_session()
-    try:
-        with session.begin_nested():  # a refusal undoes only what the action did
-            row = publish(session, tally_policy(), _month(month), current_user, request.form.get("note", ""))
-    except ReviewError as error:
-        flash(review_message(error), "error")
+    with form_action() as outcome:
+        row = publish(db_session(), tally_policy(), _month(month), current_user, request.form.get("note", ""))
+    if outcome.refused:
         return _back(month)
     flash(gettext("Published %(month)s as version %(version)d.", month=month, version=row.version), "ok")
     return redirect(url_for("tally.month", month=month, version=row.version))
@@ -94,17 +90,14 @@ def add(month: str) -> Response:
     person = session.get(Agent, request.form.get("agent", type=int) or 0)
     if person is None:
         abort(400)
-    try:
-        with session.begin_nested():
-            add_entry(session, tally_policy(), current_user, person, _month(month), request.form.get("kind", ""),
-                      request.form.get("note", ""), quantity=request.form.get("quantity", 1, type=int),
-                      points=request.form.get("points", 0.0, type=float) or 0.0,
-                      yuan=request.form.get("yuan", 0.0, type=float) or 0.0,
-                      call_id=request.form.get("call", type=int))
-    except ReviewError as error:
-        flash(review_message(error), "error")
-        return _back(month)
-    flash(gettext("Recorded for %(agent)s.", agent=person.code), "ok")
+    with form_action() as outcome:
+        add_entry(session, tally_policy(), current_user, person, _month(month), request.form.get("kind", ""),
+                  request.form.get("note", ""), quantity=request.form.get("quantity", 1, type=int),
+                  points=request.form.get("points", 0.0, type=float) or 0.0,
+                  yuan=request.form.get("yuan", 0.0, type=float) or 0.0,
+                  call_id=request.form.get("call", type=int))
+    if not outcome.refused:
+        flash(gettext("Recorded for %(agent)s.", agent=person.code), "ok")
     return _back(month)
 
 
