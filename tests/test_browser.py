@@ -294,3 +294,55 @@ def test_manager_records_publishes_and_the_agent_sees_the_month(site: Site) -> N
     agent.screenshot(path=SHOTS / "scorecard-month.png", full_page=True)
     assert agent.goto(f"{site.url}/tally/2026-11").status == 403
     agent.context.close()
+
+
+def test_manager_sees_how_often_inspectors_changed_the_verdicts(site: Site) -> None:
+    page = signed_in(site, "manager1")
+    page.click("nav >> text=判定一致性")
+    expect(page.locator("h1")).to_contain_text("判定一致性")
+    page.goto(f"{site.url}/agreement/2026-11")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    expect(page.locator("table.list")).to_contain_text("greeting.hello")  # one row per item of the month's calls
+    page.screenshot(path=SHOTS / "agreement.png", full_page=True)
+    page.context.close()
+
+
+def _rate(site: Site, username: str, cal_url: str, fail_first: bool) -> None:
+    """An inspector gives every item of every call of the session a verdict, by clicking."""
+    page = signed_in(site, username)
+    page.goto(cal_url)
+    links = page.locator("table.list a")
+    for index in range(links.count()):
+        page.goto(cal_url)
+        page.locator("table.list a").nth(index).click()
+        expect(page.locator("input[type=radio]:checked")).to_have_count(0)  # blind: nothing chosen for them
+        passes = page.locator('form.calibration input[value="pass"]')
+        for row in range(passes.count()):
+            passes.nth(row).check()
+        if fail_first:
+            page.locator('form.calibration input[value="fail"]').first.check()
+        page.locator("form.calibration button").click()
+        expect(page.locator(".flash")).to_contain_text("您的判定已保存")
+    expect(page.locator("table.list")).not_to_contain_text("未给出")
+    page.context.close()
+
+
+def test_calibration_session_in_the_browser(site: Site) -> None:
+    manager = signed_in(site, "manager1")
+    manager.click("nav >> text=校准")
+    manager.fill('input[name="title"]', "十一月校准")
+    manager.fill('input[name="calls"]', f"{site.world.calls['sep']} {site.world.calls['oct']}")
+    manager.locator("form.inline-form button").click()
+    expect(manager).to_have_url(re.compile(r"/calibration/\d+$"))
+    cal_url = manager.url
+    _rate(site, "insp1", cal_url, fail_first=False)
+    _rate(site, "insp2", cal_url, fail_first=True)
+    manager.reload()
+    disagreements = manager.locator("table.disagreements tbody tr")
+    expect(disagreements).to_have_count(2)  # the first item of each call
+    disagreements.first.locator('select[name="verdict"]').select_option("fail")
+    disagreements.first.locator("button").click()
+    expect(manager.locator(".flash")).to_contain_text("已记录一致判定")
+    expect(manager.locator("table.disagreements tbody tr").first).to_contain_text("✓")
+    manager.screenshot(path=SHOTS / "calibration.png", full_page=True)
+    manager.context.close()
