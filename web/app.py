@@ -10,7 +10,19 @@ from qa.db.session import Database, open_database
 from qa.scoring.loader import load_rules
 from qa.tally.policy import load_policy
 from web import db, errors, i18n, settings
-from web.blueprints import agreement, api, appeals, auth, calibration, calls, queue, scorecard, tally, upload
+from web.blueprints import (
+    agreement,
+    api,
+    appeals,
+    auth,
+    calibration,
+    calls,
+    queue,
+    reports,
+    scorecard,
+    tally,
+    upload,
+)
 from web.security import login_manager, secret_key
 
 MAX_UPLOAD_BYTES = 2 * 1024**3  # product default: a day's recordings in one upload (errors.py says 2 GB)
@@ -41,7 +53,7 @@ def create_app(config: Config, database: Database | None = None) -> Flask:
     i18n.init_app(app, config.web.default_locale, config.web.timezone)
     errors.init_app(app)
     for blueprint in (auth.bp, queue.bp, calls.bp, upload.bp, appeals.bp, scorecard.bp, tally.bp, agreement.bp,
-                      calibration.bp, api.bp):
+                      calibration.bp, reports.bp, api.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
+from qa.spreadsheet import append_table
 from qa.tally.result import Tally
 
 KIND_NAMES = {"rule": "规则", "event": "事件", "award": "奖项", "adjustment": "人工调整", "bottom": "排名"}
@@ -86,19 +84,7 @@ def write_xlsx(tally: Tally, version: str, out: IO[bytes]) -> None:
     """All tables, one sheet each, written in openpyxl's streaming mode (thousands of lines)."""
     book = Workbook(write_only=True)
     for table in TABLES:
-        sheet = book.create_sheet(SHEET_NAMES[table])
-        headers, rows = _rows(tally, table)
-        sheet.freeze_panes = "A2"
-        for index, header in enumerate(headers, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = max(8, len(header) * 2 + 2)
-        bold = []
-        for header in headers:
-            cell = WriteOnlyCell(sheet, value=header)
-            cell.font = Font(bold=True)
-            bold.append(cell)
-        sheet.append(bold)
-        for row in rows:
-            sheet.append(row)
+        append_table(book, SHEET_NAMES[table], *_rows(tally, table))
     sheet = book.create_sheet("说明")
     for row in about(tally, version):
         sheet.append(row)
