@@ -26,13 +26,12 @@ import pytest
 from conftest import run_qa
 from flask.testing import FlaskClient
 from tallyworld import Centre
-from webworld import login, open_test_database
+from webworld import login, open_test_database, app_for_tests
 
 from qa.config import Config
 from qa.learning.agreement import month_agreement
 from qa.scoring.loader import load_rules
 from qa.tally.period import Month, Period
-from web.app import create_app
 
 HELLO, INTRO = "greeting.hello", "greeting.introduce"
 
@@ -83,10 +82,7 @@ def test_qa_agreement(centre: Centre, db_config: Config) -> None:
 
 @pytest.fixture
 def client(centre: Centre, db_config: Config) -> FlaskClient:
-    config = db_config.model_copy(update={"web": db_config.web.model_copy(update={"secret_key": "t"})})
-    app = create_app(config, centre.db)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    return app.test_client()
+    return app_for_tests(db_config, centre.db).test_client()
 
 
 def test_the_agreement_pages(centre: Centre, client: FlaskClient) -> None:

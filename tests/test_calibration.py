@@ -24,14 +24,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from tallyworld import Centre
-from webworld import login, open_test_database
+from webworld import login, open_test_database, app_for_tests
 
 from qa.config import Config
 from qa.db.models import CalibrationDecision, CalibrationSession, User
 from qa.learning.calibration import close, create_session, decide, rate, results
 from qa.review import InvalidAction, PermissionDenied
 from qa.scoring.loader import load_rules
-from web.app import create_app
 
 HELLO, INTRO = "greeting.hello", "greeting.introduce"
 RATINGS = {"insp1": [("fail", "pass"), ("fail", "pass"), ("pass", "pass")],
@@ -103,10 +102,7 @@ def test_who_may_do_what(centre: Centre) -> None:
 
 @pytest.fixture
 def client(centre: Centre, db_config: Config) -> FlaskClient:
-    config = db_config.model_copy(update={"web": db_config.web.model_copy(update={"secret_key": "t"})})
-    app = create_app(config, centre.db)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    return app.test_client()
+    return app_for_tests(db_config, centre.db).test_client()
 
 
 def test_the_calibration_pages(centre: Centre, client: FlaskClient) -> None:

@@ -13,12 +13,11 @@ from sqlalchemy import func, select
 from tallyworld import Centre
 from test_tally import build_november
 from test_tally_exports import EXPECTED, _summary
-from webworld import login, open_test_database
+from webworld import login, open_test_database, app_for_tests
 
 from qa.config import Config
 from qa.db.models import ItemVerdict, TallyEntry, User
 from qa.review import decide_appeal, file_appeal
-from web.app import create_app
 
 PAGES = ["/tally/2026-11", "/tally/2026-11/agents/1", "/tally/2026-11/export.xlsx", "/tally/2026-11/export.csv"]
 
@@ -33,10 +32,7 @@ def centre(db_config: Config) -> Iterator[Centre]:
 
 @pytest.fixture
 def client(centre: Centre, db_config: Config) -> FlaskClient:
-    config = db_config.model_copy(update={"web": db_config.web.model_copy(update={"secret_key": "t"})})
-    app = create_app(config, centre.db)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    return app.test_client()
+    return app_for_tests(db_config, centre.db).test_client()
 
 
 def test_only_managers_see_the_tally(centre: Centre, client: FlaskClient) -> None:

@@ -17,12 +17,11 @@ from conftest import run_qa
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from tallyworld import Centre
-from webworld import login, open_test_database
+from webworld import login, open_test_database, app_for_tests
 
 from qa.config import Config
 from qa.scoring.loader import load_rules
 from qa.weekly import Week, WeekError, weekly_report
-from web.app import create_app
 
 HELLO, INTRO = "greeting.hello", "greeting.introduce"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -89,10 +88,7 @@ def test_qa_report_weekly(centre: Centre, db_config: Config) -> None:
 
 @pytest.fixture
 def client(centre: Centre, db_config: Config) -> FlaskClient:
-    config = db_config.model_copy(update={"web": db_config.web.model_copy(update={"secret_key": "t"})})
-    app = create_app(config, centre.db)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    return app.test_client()
+    return app_for_tests(db_config, centre.db).test_client()
 
 
 def test_the_weekly_page(centre: Centre, client: FlaskClient) -> None:

@@ -132,11 +132,16 @@ def world(db_config: Config) -> Iterator[World]:
     built.db.dispose()
 
 
-@pytest.fixture
-def app(world: World) -> Flask:
-    app = create_app(world.config, world.db)
+def app_for_tests(config: Config, db: Database) -> Flask:
+    """The app on `db` with CSRF checks off (the browser tests keep them on)."""
+    app = create_app(config.model_copy(update={"web": config.web.model_copy(update={"secret_key": "t"})}), db)
     app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
     return app
+
+
+@pytest.fixture
+def app(world: World) -> Flask:
+    return app_for_tests(world.config, world.db)
 
 
 @pytest.fixture
