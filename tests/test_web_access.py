@@ -3,7 +3,10 @@ paths, escaping."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -155,11 +158,25 @@ def test_chart_labels_are_escaped() -> None:
     assert "<b>" not in svg and "<script>" not in svg and "<i>" not in svg and "&lt;b&gt;9月" in svg
 
 
-def test_qa_serve_migrates_and_serves(tmp_path: Path) -> None:
+def test_qa_serve_migrates_serves_and_stops_on_sigterm_however_busy(tmp_path: Path) -> None:
+    """SIGTERM arrives while requests are being answered (waitress swallows most exceptions
+    raised in its loop: the stop must still get through); `served` requires a clean exit."""
     settings = tmp_path / "qa.yaml"
     settings.write_text(f"data_dir: {tmp_path / 'data'}\n", encoding="utf-8")
-    with served(settings, "--no-worker") as server, urllib.request.urlopen(server.base + "/login") as response:
-        assert response.status == 200 and "登录" in response.read().decode()
+    busy = threading.Event()
+    with served(settings, "--no-worker") as server:
+        with urllib.request.urlopen(server.base + "/login") as response:
+            assert response.status == 200 and "登录" in response.read().decode()
+
+        def hammer() -> None:
+            while not busy.is_set():
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(server.base + "/login", timeout=5).close()
+        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+    busy.set()
     assert (tmp_path / "data" / "qa.db").is_file() and (tmp_path / "data" / "secret_key").is_file()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import signal
+import threading
 
 import click
 
@@ -66,22 +67,20 @@ def serve_app(config: Config, database: Database, host: str | None, port: int | 
     # What is loaded by now (models' tables, pinyin tables: ~200,000 long-lived objects) lives as
     # long as the server: keeping it out of garbage collection avoids ~100 ms pauses on requests.
     gc.freeze()
-    signal.signal(signal.SIGTERM, _stop_serving)
-    try:
-        # waitress refuses bodies over 1 GB by default: the app's own limit (MAX_CONTENT_LENGTH)
-        # decides, with its message, up to a megabyte of form fields beyond it.
-        waitress_serve(app, host=host, port=port, threads=THREADS,
-                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 2**20)
-    except _Terminated:
-        if runner is not None and runner.thread is not None:
-            click.echo("SIGTERM: finishing the current call, then stopping")
-            runner.stop()
-            runner.thread.join()
+    terminated = threading.Event()
 
+    def stop_serving(_signal: int, _frame: object) -> None:
+        # SystemExit is what waitress's loop lets through (it swallows other exceptions) and
+        # answers by closing the server, so serve() returns.
+        terminated.set()
+        raise SystemExit(0)
 
-class _Terminated(Exception):
-    """SIGTERM reached `qa serve`: stop serving, let the worker finish its call, exit cleanly."""
-
-
-def _stop_serving(_signal: int, _frame: object) -> None:
-    raise _Terminated
+    signal.signal(signal.SIGTERM, stop_serving)
+    # waitress refuses bodies over 1 GB by default: the app's own limit (MAX_CONTENT_LENGTH)
+    # decides, with its message, up to a megabyte of form fields beyond it.
+    waitress_serve(app, host=host, port=port, threads=THREADS,
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 2**20)
+    if terminated.is_set() and runner is not None and runner.thread is not None:
+        click.echo("SIGTERM: finishing the current call, then stopping")
+        runner.stop()
+        runner.thread.join()
