@@ -52,10 +52,11 @@ def create() -> Response:
 @roles_required(*STAFF)
 def show(cal_id: int) -> str:
     cal = _calibration_or_404(cal_id)
-    found = results(db_session(), cal)
     if current_user.role in MANAGERS:
-        return render_template("calibration_results.html", cal=cal, results=found)
-    return render_template("calibration_calls.html", cal=cal, rated=found.rated_calls.get(current_user.id, set()))
+        return render_template("calibration_results.html", cal=cal, results=results(db_session(), cal))
+    rated = set(db_session().scalars(select(CalibrationRating.call_id).where(
+        CalibrationRating.session_id == cal_id, CalibrationRating.inspector_id == current_user.id)))
+    return render_template("calibration_calls.html", cal=cal, rated=rated)
 
 
 @bp.route("/<int:cal_id>/calls/<int:call_id>", methods=["GET", "POST"])
