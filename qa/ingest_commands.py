@@ -204,9 +204,7 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
                 run_celery_worker(runner)  # Celery handles SIGTERM the same way: the current call ends first
             else:
                 processed = runner.run(stop_when_idle=once)
-        except CeleryMissingError as exc:
-            raise click.ClickException(str(exc)) from exc
-        except ModelMissingError as exc:
+        except (CeleryMissingError, ModelMissingError) as exc:
             raise click.ClickException(str(exc)) from exc
         except KeyboardInterrupt:
             raise click.Abort() from None
@@ -242,7 +240,6 @@ def retry(config: Config, call_ids: tuple[int, ...]) -> None:
 
     CALL_IDS: only these calls; default: every failed call.
     """
-    from qa.celery_queue import announce
     from qa.jobs import retry as retry_call
 
     with connected(config) as database:
@@ -252,8 +249,7 @@ def retry(config: Config, call_ids: tuple[int, ...]) -> None:
         problems = []
         for call_id in call_ids:
             try:
-                retry_call(database, call_id)
-                announce(config)
+                retry_call(database, config, call_id)
             except ValueError as exc:
                 problems.append(str(exc))
     for problem in problems:

@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from qa.asr import ModelMissingError
+from qa.celery_queue import announce
 from qa.config import Config, WebConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
 from qa.db.session import Database, open_database
@@ -282,8 +283,9 @@ def requeue_stale(db: Database, older_than_s: float, max_attempts: int) -> tuple
     return len(requeued), len(parked)
 
 
-def retry(db: Database, call_id: int) -> Job:
-    """Queue a failed call for processing again (a new job; the failed one stays as history)."""
+def retry(db: Database, config: Config, call_id: int) -> Job:
+    """Queue a failed call for processing again (a new job; the failed one stays as history),
+    and announce it to the Celery workers when they take the jobs."""
     with db.session() as session:
         retried = session.execute(
             update(Call).where(Call.id == call_id, Call.state == "failed").values(state="queued", error="")
@@ -294,6 +296,7 @@ def retry(db: Database, call_id: int) -> Job:
                              else f"call {call_id} is {call.state}; only failed calls are retried")
         job = Job(kind="process", call_id=call_id, state="queued")
         session.add(job)
+    announce(config)
     return job
 
 

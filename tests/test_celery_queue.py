@@ -23,6 +23,7 @@ from qa.celery_queue import waiting_messages
 from qa.config import Config, JobsConfig
 from qa.db.models import Call, Job, Scoring, Transcript
 from qa.db.session import Database
+from qa.jobs import retry
 from qa.store import ingest_file
 
 QA = Path(sys.executable).parent / "qa"
@@ -122,3 +123,13 @@ def test_an_unreachable_broker_loses_no_upload(migrated_db: Database, celery_con
     with migrated_db.session() as session:
         assert session.get_one(Call, result.call_id).state == "queued"
         assert session.scalars(select(Job.state)).all() == ["queued"]
+
+
+def test_a_retried_call_is_announced(migrated_db: Database, celery_config: Config) -> None:
+    database_queue = celery_config.model_copy(update={"jobs": JobsConfig()})
+    [call_id] = _ingest(migrated_db, database_queue, CALLS[:1])
+    with migrated_db.session() as session:
+        session.get_one(Call, call_id).state = "failed"
+    assert waiting_messages(celery_config) == 0
+    retry(migrated_db, celery_config, call_id)
+    assert waiting_messages(celery_config) == 1

@@ -406,7 +406,7 @@ def test_a_call_that_kills_its_worker_every_time_is_parked_and_can_be_retried(
     call = call_of(migrated_db, call_id)
     assert (job.state, call.state) == ("failed", "failed") and "处理中断 3 次" in call.error
     assert claim_next(migrated_db, "next") is None  # parked: the queue goes on without it
-    retried = retry(migrated_db, call_id)
+    retried = retry(migrated_db, db_config, call_id)
     assert retried.state == "queued" and call_of(migrated_db, call_id).state == "queued"
 
 
@@ -430,12 +430,12 @@ def test_a_corrupt_recording_fails_with_its_reason_and_the_next_succeeds(
     assert (bad, "failed") in updates and updates[-1] == (good, "done")
 
     with pytest.raises(ValueError, match=f"call {good} is scored; only failed calls are retried"):
-        retry(migrated_db, good)
-    retry(migrated_db, bad)
+        retry(migrated_db, db_config, good)
+    retry(migrated_db, db_config, bad)
     assert [j.state for j in jobs_of(migrated_db, bad)] == ["failed", "queued"]
     assert (call_of(migrated_db, bad).state, call_of(migrated_db, bad).error) == ("queued", "")
     with pytest.raises(ValueError, match="call 999 does not exist"):
-        retry(migrated_db, 999)
+        retry(migrated_db, db_config, 999)
 
 
 def test_a_missing_recording_fails_the_call(migrated_db: Database, db_config: Config, rules: RuleSet,

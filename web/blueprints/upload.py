@@ -12,7 +12,6 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from qa.celery_queue import announce
 from qa.jobs import retry as retry_job
 from qa.review import record
 from qa.store import IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
@@ -75,8 +74,7 @@ def retry(call_id: int) -> Response | tuple[str, int]:
     call = call_or_403(call_id)
     before = {"state": call.state, "error": call.error}
     try:
-        retry_job(database(), call_id)
-        announce(qa_config())
+        retry_job(database(), qa_config(), call_id)
     except ValueError:
         flash(gettext("Only failed calls can be retried."), "error")
         return redirect(url_for("upload.status"))
