@@ -86,6 +86,20 @@ class TallyConfig(_Section):
         None, description="reward-and-penalty policy YAML (qa.policy/1); default: the bundled qa/policies/default.yaml")
 
 
+class LearningConfig(_Section):
+    """Models learned from inspectors' verdicts (qa.learning); every figure is the product's default."""
+
+    retrain_every_hours: float = Field(
+        168.0, gt=0, description="a worker retrains when the last version is this old and new calls were confirmed")
+    min_calls: int = Field(30, ge=2, description="labelled calls needed before a model is trained")
+    held_out_share: float = Field(
+        0.2, ge=0, lt=1, description="share of the latest labelled calls each version is scored on, not trained on")
+    flag_above: float = Field(
+        0.7, gt=0.5, le=1, description="rules and model disagree on an item when the model gives the other "
+        "verdict at least this probability")
+    auto_activate: bool = Field(True, description="a newly trained version orders the queue at once")
+
+
 class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 5000
@@ -111,6 +125,7 @@ class Config(_Section):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     tally: TallyConfig = Field(default_factory=TallyConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
     web: WebConfig = Field(default_factory=WebConfig)
 
     def database(self) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -100,6 +101,11 @@ class Call(Base):
     fatal: Mapped[bool] = mapped_column(Boolean, default=False)
     risk: Mapped[float] = mapped_column(Float, default=0.0)  # queue order, highest first
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)  # passing call drawn for review
+    # What the active learned model says (qa.learning): the chance that some automatic verdict of
+    # the call is wrong, the model's version, and whether rules and model disagree on an item.
+    p_wrong: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     satisfaction: Mapped[str | None] = mapped_column(String(12))  # survey answer, None: not surveyed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -111,6 +117,7 @@ class Call(Base):
 
     __table_args__ = (
         Index("ix_calls_queue", "state", "risk"),
+        Index("ix_calls_queue_model", "state", "p_wrong"),
         Index("ix_calls_agent_started", "agent_id", "started_at"),
         Index("ix_calls_state_time", "state", text("coalesce(started_at, created_at)")),  # a month's calls
     )
@@ -168,6 +175,7 @@ class ItemVerdict(Base):
     final_verdict: Mapped[str | None] = mapped_column(String(10))  # set by the inspector
     comment: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    model_p_fail: Mapped[float | None] = mapped_column(Float)  # the learned model's P(final verdict is fail)
 
     call: Mapped[Call] = relationship(back_populates="verdicts")
     appeal: Mapped[Appeal | None] = relationship(back_populates="verdict", uselist=False)
@@ -366,3 +374,52 @@ class CalibrationDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("session_id", "call_id", "item", name="uq_calibration_decisions_one"),)
+
+
+class LearnedModel(Base):
+    """One version of the models learned from inspectors' final verdicts (qa.learning).
+
+    A row is made when training starts (state "training", or "requested" from the web page for a
+    worker to take up), so two workers never train at once; `blob` is the fitted models, `scores`
+    what they scored on calls held out of training, `suggestions` the phrases proposed to managers.
+    At most one version is active: its predictions order the queue. It never changes a verdict.
+    """
+
+    __tablename__ = "learned_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="training")  # requested|training|ready|failed
+    trigger: Mapped[str] = mapped_column(String(20), default="command")  # command|schedule|page
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    data_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # confirmations trained on
+    data_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    examples: Mapped[int] = mapped_column(Integer, default=0)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    checklists: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class PhraseDecision(Base):
+    """A manager's answer to a suggested phrase: accepted into the checklist, or rejected (then
+    it is not suggested again)."""
+
+    __tablename__ = "phrase_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item: Mapped[str] = mapped_column(String(100))
+    phrase: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(10))  # accepted | rejected
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("item", "phrase", name="uq_phrase_decisions_item_phrase"),)
