@@ -20,7 +20,7 @@ MAX_SWEEP_INTERVAL_S = 30.0
 
 class _Sweep(threading.Thread):
     """Beside a Celery worker: takes back the jobs of dead workers and sends the messages that
-    queued jobs lack (see the module's docstring)."""
+    queued jobs lack (see the module's docstring), and trains a model version when one is wanted."""
 
     def __init__(self, runner: Worker) -> None:
         super().__init__(name="qa-sweep", daemon=True)
@@ -35,6 +35,7 @@ class _Sweep(threading.Thread):
                 self.sweep()
             except Exception:  # a database or broker away for a while: the next sweep tries again
                 log.warning("sweep of the job queue failed", exc_info=True)
+            self.runner.learn_if_wanted()
             if self.stopped.wait(interval):
                 return
 

@@ -13,6 +13,7 @@ from qa.config import Config, ConfigError, load_config
 from qa.db.commands import db, users
 from qa.ingest_commands import ingest, rescore, retry, worker
 from qa.learning.commands import agreement
+from qa.learning.learn_commands import learn
 from qa.weekly_commands import report
 from qa.scoring.commands import checklist, process, rules_or_exit, score
 from qa.tally.commands import entry_group, export, policy_group, rank, tally
@@ -42,7 +43,7 @@ main.add_command(worker)
 main.add_command(rescore)
 main.add_command(retry)
 main.add_command(serve)
-for command in (tally, rank, export, entry_group, policy_group, agreement, report):
+for command in (tally, rank, export, entry_group, policy_group, agreement, learn, report):
     main.add_command(command)
 
 def transcribe_batch(config: Config, paths: list[Path], out: Path | None, formats: tuple[str, ...]) -> int:

@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,8 @@ from qa.config import Config, WebConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
 from qa.db.session import Database, open_database
 from qa.errors import CallError
+from qa.learning.predict import predict_new_scoring, refresh_predictions
+from qa.learning.versions import train_if_wanted
 from qa.peaks import cached_peaks
 from qa.pipeline import SpeechPipeline
 from qa.scoring.engine import score_transcript
@@ -50,6 +53,8 @@ FATAL_RISK = 10_000.0
 RISK_PER_POINT = 10.0
 MAX_DOUBT_RISK = 9.99
 DEFAULT_SAMPLE_RATE = WebConfig().review_sample_rate
+SCHEDULE_CHECK_S = 300.0  # how often an idle worker asks whether scheduled retraining is due
+PREDICT_WHEN_IDLE = 200  # calls an idle worker predicts with a newly active model version per poll
 
 OnUpdate = Callable[[Job, Call], None]
 
@@ -215,6 +220,7 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
             scored = session.get_one(Call, call.id)
             session.add(Transcript(call_id=scored.id, data=transcript.to_dict()))
             store_scorecard(session, scored, card, rules, config.web.review_sample_rate)
+            predict_new_scoring(session, scored, transcript, rules)
             scored.duration, scored.state, scored.error = transcript.audio["duration"], "scored", ""
         call = scored
         _warm_peaks(path, call, config)
@@ -321,6 +327,7 @@ def rescore(db: Database, rules: RuleSet, call_ids: list[int] | None = None,
             transcript = TranscriptData.from_dict(call.transcript.data)
             scoring = store_scorecard(session, call, score_transcript(transcript, rules, call.direction),
                                      rules, sample_rate)
+            predict_new_scoring(session, call, transcript, rules)
             if call.review is not None:
                 call.review.updated_at = utcnow()
             session.add(AuditEntry(action="rescore", entity="call", entity_id=call.id, call_id=call.id, before=before,
@@ -342,6 +349,7 @@ class Worker:
         self.on_update = on_update
         self.thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._schedule_checked = 0.0
 
     def stop(self) -> None:
         """Finish the current job, then return from run()."""
@@ -357,8 +365,28 @@ class Worker:
             elif stop_when_idle:
                 break
             else:
+                self.learn_if_wanted()
                 self._stop.wait(self.poll_s)
         return processed
+
+    def learn_if_wanted(self) -> None:
+        """Train a model version a manager asked for, or (every SCHEDULE_CHECK_S) one that is due
+        (qa.learning.versions), and predict up to PREDICT_WHEN_IDLE calls awaiting review that the
+        active version has not. Called while no call waits; a failure is logged, not raised."""
+        check_schedule = time.monotonic() - self._schedule_checked >= SCHEDULE_CHECK_S
+        if check_schedule:
+            self._schedule_checked = time.monotonic()
+        try:
+            trained = train_if_wanted(self.db, self.config, self.rules, check_schedule)
+        except Exception:  # the version is recorded as failed with its reason; calls go on
+            log.warning("training a model version failed", exc_info=True)
+            return
+        if trained is not None:
+            log.info("trained model version %s (%s)", trained.version, trained.trigger)
+        try:
+            refresh_predictions(self.db, self.rules, limit=PREDICT_WHEN_IDLE)
+        except Exception:  # the next idle moment tries again
+            log.warning("predicting calls awaiting review failed", exc_info=True)
 
     def run_next(self) -> bool:
         """Claim the oldest queued job and process it; False when none was queued."""

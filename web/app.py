@@ -17,6 +17,7 @@ from web.blueprints import (
     auth,
     calibration,
     calls,
+    learning,
     queue,
     reports,
     scorecard,
@@ -53,7 +54,7 @@ def create_app(config: Config, database: Database | None = None) -> Flask:
     i18n.init_app(app, config.web.default_locale, config.web.timezone)
     errors.init_app(app)
     for blueprint in (auth.bp, queue.bp, calls.bp, upload.bp, appeals.bp, scorecard.bp, tally.bp, agreement.bp,
-                      calibration.bp, reports.bp, api.bp):
+                      learning.bp, calibration.bp, reports.bp, api.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -45,6 +45,18 @@ MESSAGES = {
     "calibration_calls_unknown": lazy_gettext("Some of these calls do not exist or are not processed yet."),
     "not_in_calibration": lazy_gettext("That call is not in this calibration session."),
     "calibration_items_missing": lazy_gettext("Give every item a verdict."),
+    "training_busy": lazy_gettext("Version %(version)s is being trained or waiting for a worker."),
+    "not_enough_data": lazy_gettext("%(calls)s labelled calls so far; a model needs at least %(needed)s."),
+    "no_version": lazy_gettext("There is no model version %(version)s."),
+    "not_trained": lazy_gettext("Model version %(version)s is not trained."),
+    "phrase_item_unknown": lazy_gettext("No checklist has the item %(item)s."),
+    "phrase_combined": lazy_gettext("%(item)s in %(file)s combines phrases (all / any / none / unless): "
+                                    "add “%(phrase)s” to it by hand."),
+    "phrase_present": lazy_gettext("%(item)s already has “%(phrase)s”."),
+    "phrase_breaks": lazy_gettext("The checklists would not load with “%(phrase)s” added; nothing was changed."),
+    "phrase_decided": lazy_gettext("“%(phrase)s” for %(item)s has been decided already."),
+    "no_own_checklists": lazy_gettext("The bundled checklists are not edited: copy them with "
+                                      "“qa checklist copy DIR” and set scoring.checklists_dir, then accept again."),
 }
 HTTP_MESSAGES = {
     400: lazy_gettext("The request was not understood."),
@@ -63,7 +75,8 @@ def review_message(error: ReviewError) -> str:
     if isinstance(error, Conflict):
         return gettext("Changed by %(by)s at %(time)s; please reload and try again.",
                        by=error.params["by"], time=format_time(error.params["at"], "HH:mm"))
-    return str(MESSAGES.get(error.code, error))
+    message = MESSAGES.get(error.code)
+    return str(error) if message is None else str(message) % error.params
 
 
 @dataclass

@@ -27,6 +27,8 @@ class QueueFilters:
     date_to: date | None = None
     grade: str = ""
     item: str = ""
+    disputed: bool = False  # only calls where rules and the learned model disagree
+    order: str = "risk"  # risk: the product's tiers; wrong: the learned model's P(a verdict is wrong)
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> QueueFilters:
@@ -36,7 +38,8 @@ class QueueFilters:
             except ValueError:
                 return None
         return cls(agent=args.get("agent", type=int), team=args.get("team", type=int),
-                   date_from=day("from"), date_to=day("to"), grade=args.get("grade", ""), item=args.get("item", ""))
+                   date_from=day("from"), date_to=day("to"), grade=args.get("grade", ""), item=args.get("item", ""),
+                   disputed=args.get("disputed") == "1", order="wrong" if args.get("order") == "wrong" else "risk")
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -57,6 +60,8 @@ def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
         conditions.append(call_time() < _day_start(filters.date_to + timedelta(days=1), zone))
     if filters.grade:
         conditions.append(Call.grade == filters.grade)
+    if filters.disputed:
+        conditions.append(Call.disputed)
     if filters.item:
         failed = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict) == "fail"
         conditions.append(exists().where(ItemVerdict.call_id == Call.id, ItemVerdict.item == filters.item, failed))
@@ -65,7 +70,13 @@ def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
 
 def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]]:
     """Calls awaiting review, riskiest first, with one sampled passing call after every
-    SAMPLED_EVERY risky ones so that sampling is not left at the bottom of the queue."""
+    SAMPLED_EVERY risky ones so that sampling is not left at the bottom of the queue; or, with
+    order "wrong", the calls whose automatic verdicts the learned model most doubts first (calls it
+    has not seen after them, riskiest first)."""
+    if filters.order == "wrong":
+        return (select(Call).where(*queue_conditions(filters, zone))
+                .order_by(Call.p_wrong.is_(None), Call.p_wrong.desc(), Call.risk.desc(), call_time(), Call.id)
+                .options(selectinload(Call.agent).selectinload(Agent.team)))
     rank = func.row_number().over(partition_by=Call.sampled, order_by=(Call.risk.desc(), call_time(), Call.id))
     ranked = select(Call.id, rank.label("rank"), Call.sampled).where(*queue_conditions(filters, zone)).subquery()
     position = case((ranked.c.sampled, ranked.c.rank * SAMPLED_EVERY + 0.5), else_=ranked.c.rank)

@@ -176,6 +176,7 @@ class ItemVerdict(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     model_p_fail: Mapped[float | None] = mapped_column(Float)  # the learned model's P(final verdict is fail)
+    model_disputes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     call: Mapped[Call] = relationship(back_populates="verdicts")
     appeal: Mapped[Appeal | None] = relationship(back_populates="verdict", uselist=False)

@@ -6,9 +6,11 @@ One model per area rather than per item: most items see a few overrides a month,
 model of their own, and items of an area share their language (a greeting is a greeting). An
 area whose training verdicts are all one way gets no classifier, only that share (smoothed).
 
-A model gives P(final verdict is "fail"): "fail" is what costs an agent points, as in the
-agreement figures. From it, P(the automatic verdict is wrong) is P(fail) where the rule passed
-the item and 1 - P(fail) where it failed it; a call's is the chance that any of its items is.
+A model learns P(the automatic verdict is wrong): whether inspectors turned "fail" into
+something else, or something else into "fail" ("fail" is what costs an agent points, as in the
+agreement figures). What it has never seen go wrong it takes for right, as inspectors do: a rule
+is trusted until overrides say otherwise. From it follows P(final verdict is fail), and a call's
+P(some automatic verdict is wrong), its items taken as independent.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ REGULARISATION_C = 4.0  # product default: logistic regression's inverse regular
 
 
 class AreaModel:
-    """P(final verdict is fail) for the items of one area."""
+    """P(automatic verdict is wrong) for the items of one area."""
 
     def __init__(self, area: str) -> None:
         self.area = area
@@ -47,15 +49,15 @@ class AreaModel:
                  (self.signals, [c.signals for c in cases]))
         return hstack([v.fit_transform(x) if fit else v.transform(x) for v, x in parts]).tocsr()
 
-    def fit(self, cases: Sequence[ItemCase], fails: Sequence[bool]) -> AreaModel:
-        labels = np.asarray(fails, dtype=int)
+    def fit(self, cases: Sequence[ItemCase], wrong: Sequence[bool]) -> AreaModel:
+        labels = np.asarray(wrong, dtype=int)
         if labels.min() == labels.max():
             self.prior = (labels.sum() + 1) / (len(labels) + 2)  # Laplace: never a certainty
             return self
         self.classifier.fit(self._matrix(cases, fit=True), labels)
         return self
 
-    def p_fail(self, cases: Sequence[ItemCase]) -> np.ndarray:
+    def p_wrong(self, cases: Sequence[ItemCase]) -> np.ndarray:
         if not cases:
             return np.zeros(0)
         if self.prior is not None:
@@ -79,8 +81,8 @@ class LearnedModels:
             if case.area in self.areas:
                 by_area.setdefault(case.area, []).append(i)
         for area, indices in by_area.items():
-            for i, p in zip(indices, self.areas[area].p_fail([cases[i] for i in indices])):
-                out[i] = float(p)
+            for i, p in zip(indices, self.areas[area].p_wrong([cases[i] for i in indices])):
+                out[i] = float(1.0 - p if cases[i].auto_fail else p)
         return out
 
     def to_bytes(self) -> bytes:
@@ -98,10 +100,12 @@ class LearnedModels:
 
 
 def fit_models(cases: Sequence[ItemCase], fails: Sequence[bool], flag_above: float) -> LearnedModels:
+    """Models of every area from cases and their final verdicts (True: fail)."""
     models = LearnedModels(flag_above=flag_above)
     for area in sorted({c.area for c in cases}):
         chosen = [i for i, c in enumerate(cases) if c.area == area]
-        models.areas[area] = AreaModel(area).fit([cases[i] for i in chosen], [fails[i] for i in chosen])
+        models.areas[area] = AreaModel(area).fit([cases[i] for i in chosen],
+                                                 [cases[i].auto_fail != fails[i] for i in chosen])
     return models
 
 

@@ -13,12 +13,19 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from qa.config import Config
+from qa.db.models import PhraseDecision, User
+from qa.review import InvalidAction, PermissionDenied, record
 from qa.scoring.loader import ChecklistError, checklist_files, load_rules
 
+DECIDERS = ("manager", "admin")
 
-class PhraseError(Exception):
-    """The phrase cannot be added by itself; the message says why and what to do."""
+
+class PhraseError(InvalidAction):
+    """The phrase cannot be added by itself; `code` and the message say why and what to do."""
 
 
 def _yaml() -> YAML:
@@ -35,7 +42,7 @@ def _find(directory: Path, item_id: str) -> tuple[Path, CommentedMap, CommentedM
         for item in (document or {}).get("items") or []:
             if isinstance(item, CommentedMap) and item.get("id") == item_id:
                 return path, document, item
-    raise PhraseError(f"no checklist in {directory} has the item {item_id}")
+    raise PhraseError("phrase_item_unknown", f"no checklist in {directory} has the item {item_id}", item=item_id)
 
 
 def add_phrase(directory: Path, item_id: str, phrase: str) -> tuple[Path, int]:
@@ -46,10 +53,11 @@ def add_phrase(directory: Path, item_id: str, phrase: str) -> tuple[Path, int]:
         item["match"] = match = CommentedSeq([match])
         match.fa.set_flow_style()
     if not isinstance(match, CommentedSeq):
-        raise PhraseError(f"{path.name}: {item_id} combines phrases (all / any / none / unless); "
-                          f"add “{phrase}” to it by hand")
+        raise PhraseError("phrase_combined", f"{path.name}: {item_id} combines phrases (all / any / none / "
+                          f"unless); add “{phrase}” to it by hand", file=path.name, item=item_id, phrase=phrase)
     if phrase in match:
-        raise PhraseError(f"{path.name}: {item_id} already has “{phrase}”")
+        raise PhraseError("phrase_present", f"{path.name}: {item_id} already has “{phrase}”", item=item_id,
+                          phrase=phrase)
     match.append(phrase)
     document["version"] = int(document.get("version", 0)) + 1
     with tempfile.TemporaryDirectory() as scratch:
@@ -60,8 +68,36 @@ def add_phrase(directory: Path, item_id: str, phrase: str) -> tuple[Path, int]:
         try:
             load_rules(trial)
         except ChecklistError as exc:
-            raise PhraseError(f"the checklists would not load with “{phrase}” added:\n{exc}") from exc
+            raise PhraseError("phrase_breaks", f"the checklists would not load with “{phrase}” added:\n{exc}",
+                              phrase=phrase) from exc
         staged = path.with_name(f".{path.name}.new")
         shutil.copyfile(trial / path.name, staged)
     os.replace(staged, path)
     return path, int(document["version"])
+
+
+def decide_phrase(session: Session, config: Config, user: User | None, item: str, phrase: str, accept: bool,
+                  model_version: int | None = None) -> PhraseDecision:
+    """A manager accepts a suggested phrase (it is added to the centre's checklist file in
+    scoring.checklists_dir) or rejects it (it is not suggested again); `user` None is the
+    command line. The bundled checklists are never edited: accepting needs a folder of the centre's own."""
+    if user is not None and user.role not in DECIDERS:
+        raise PermissionDenied("not_manager", "only managers decide on suggested phrases")
+    if session.scalars(select(PhraseDecision).where(PhraseDecision.item == item, PhraseDecision.phrase == phrase)
+                       ).first() is not None:
+        raise PhraseError("phrase_decided", f"“{phrase}” for {item} has been decided already", item=item,
+                          phrase=phrase)
+    decision = PhraseDecision(item=item, phrase=phrase, decision="accepted" if accept else "rejected",
+                              model_version=model_version, decided_by=user.id if user else None)
+    session.add(decision)
+    session.flush()  # a second manager deciding at the same moment fails here, before any file changes
+    if accept:
+        directory = config.scoring.checklists_dir
+        if directory is None:
+            raise PhraseError("no_own_checklists", "scoring.checklists_dir is not set, and the bundled checklists "
+                              "are not edited: copy them with `qa checklist copy DIR` and set scoring.checklists_dir")
+        path, version = add_phrase(directory, item, phrase)
+        decision.note = f"{path.name} v{version}"
+    record(session, user, "decide_phrase", "phrase_decision", decision.id, None, None,
+           {"item": item, "phrase": phrase, "decision": decision.decision, "note": decision.note})
+    return decision

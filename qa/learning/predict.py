@@ -10,13 +10,13 @@ import threading
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from qa.db.models import Call, ItemVerdict, LearnedModel
+from qa.db.models import Call, ItemVerdict, LearnedModel, Transcript
 from qa.db.session import Database
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.model import LearnedModels, call_p_wrong, disputes, p_wrong
 from qa.review import REVIEWABLE
 from qa.scoring.loader import RuleSet
-from qa.transcript import Transcript
+from qa.transcript import Transcript as TranscriptData
 
 
 class _ActiveModel:
@@ -40,12 +40,12 @@ class _ActiveModel:
 ACTIVE = _ActiveModel()
 
 
-def predict_call(session: Session, call: Call, transcript: Transcript, rules: RuleSet,
+def predict_call(session: Session, call: Call, transcript: TranscriptData, rules: RuleSet,
                  loaded: tuple[int, LearnedModels] | None) -> None:
     """Write the model's view of `call` onto it and its verdicts (or clear it when no model is active)."""
     rows = session.scalars(select(ItemVerdict).where(ItemVerdict.call_id == call.id)).all()
     for row in rows:
-        row.model_p_fail = None
+        row.model_p_fail, row.model_disputes = None, False
     call.p_wrong, call.model_version, call.disputed = None, None, False
     if loaded is None:
         return
@@ -57,33 +57,38 @@ def predict_call(session: Session, call: Call, transcript: Transcript, rules: Ru
     for case, p in zip(cases, models.p_fail(cases)):
         if p is None:
             continue
-        by_item[case.item].model_p_fail = round(p, 4)
+        row = by_item[case.item]
+        row.model_p_fail, row.model_disputes = round(p, 4), disputes(case.auto_fail, p, models.flag_above)
         wrong.append(p_wrong(case.auto_fail, p))
-        call.disputed = call.disputed or disputes(case.auto_fail, p, models.flag_above)
+        call.disputed = call.disputed or row.model_disputes
     call.p_wrong = round(call_p_wrong(wrong), 4) if wrong else None
     call.model_version = version
 
 
-def predict_new_scoring(session: Session, call: Call, transcript: Transcript, rules: RuleSet) -> None:
+def predict_new_scoring(session: Session, call: Call, transcript: TranscriptData, rules: RuleSet) -> None:
     """After a call is scored (worker, re-scoring): the active model's view of it, if one is active."""
     predict_call(session, call, transcript, rules, ACTIVE.get(session))
 
 
-def refresh_predictions(db: Database, rules: RuleSet, batch: int = 200) -> int:
-    """Predict every call awaiting review with the active model (or clear them all when none is
-    active), BATCH calls per transaction; returns how many calls were predicted."""
+def refresh_predictions(db: Database, rules: RuleSet, limit: int | None = None, batch: int = 200) -> int:
+    """Bring the predictions of calls awaiting review up to the active version: predict up to
+    `limit` calls (all when None) that another version or none predicted, `batch` per transaction,
+    or clear them all when no version is active. Returns how many calls were predicted. Idle
+    workers call this a batch at a time, so activating a version from the web page is instant."""
     with db.session() as session:
         loaded = ACTIVE.get(session)
-        ids = list(session.scalars(select(Call.id).where(Call.state.in_(REVIEWABLE)).order_by(Call.id)))
         if loaded is None:
             session.execute(update(Call).where(Call.model_version.is_not(None))
                             .values(p_wrong=None, model_version=None, disputed=False))
             session.execute(update(ItemVerdict).where(ItemVerdict.model_p_fail.is_not(None))
-                            .values(model_p_fail=None))
+                            .values(model_p_fail=None, model_disputes=False))
             return 0
+        stale = (select(Call.id).join(Transcript, Transcript.call_id == Call.id)
+                 .where(Call.state.in_(REVIEWABLE), Call.model_version.is_distinct_from(loaded[0])).order_by(Call.id))
+        ids = list(session.scalars(stale.limit(limit) if limit else stale))
     for start in range(0, len(ids), batch):
         with db.session() as session:
-            for call in session.scalars(select(Call).where(Call.id.in_(ids[start: start + batch]))):
-                if call.transcript is not None:
-                    predict_call(session, call, Transcript.from_dict(call.transcript.data), rules, loaded)
+            for call, data in session.execute(select(Call, Transcript.data).join(Transcript, Transcript.call_id == Call.id)
+                                              .where(Call.id.in_(ids[start: start + batch]))):
+                predict_call(session, call, TranscriptData.from_dict(data), rules, loaded)
     return len(ids)

@@ -18,17 +18,16 @@ from qa.config import Config
 from qa.db.models import LearnedModel, PhraseDecision, User, utcnow
 from qa.db.session import Database
 from qa.learning.examples import labelled_calls, labelled_cases
-from qa.learning.predict import refresh_predictions
 from qa.learning.suggestions import suggest_phrases
 from qa.learning.training import train
-from qa.review import record
+from qa.review import InvalidAction, record
 from qa.scoring.loader import RuleSet
 
 TRAINING_STALE_S = 3600  # product default: a training this long without finishing has died
 
 
-class LearningError(Exception):
-    """Training or activating was refused; the message says why."""
+class LearningError(InvalidAction):
+    """Training or activating was refused; `code` and the message say why."""
 
 
 def _busy(session: Session) -> LearnedModel | None:
@@ -46,7 +45,7 @@ def _next_version(session: Session) -> int:
 def request_training(session: Session, user: User) -> LearnedModel:
     """A manager asks for a new version; the next idle worker trains it."""
     if (busy := _busy(session)) is not None:
-        raise LearningError(f"version {busy.version} is already {busy.state}")
+        raise LearningError("training_busy", f"version {busy.version} is already {busy.state}", version=busy.version)
     row = LearnedModel(version=_next_version(session), state="requested", trigger="page", requested_by=user.id)
     session.add(row)
     session.flush()
@@ -63,20 +62,22 @@ def _claim(db: Database, trigger: str) -> int:
         ).values(state="failed", error="training stopped without finishing", finished_at=utcnow()))
         requested = session.scalars(select(LearnedModel).where(LearnedModel.state == "requested")).first()
         if requested is None and (busy := _busy(session)) is not None:
-            raise LearningError(f"version {busy.version} is being trained")
+            raise LearningError("training_busy", f"version {busy.version} is being trained", version=busy.version)
         if requested is not None:
             taken = session.execute(update(LearnedModel).where(LearnedModel.id == requested.id,
                                                                LearnedModel.state == "requested")
                                     .values(state="training", heartbeat_at=utcnow())).rowcount
             if not taken:
-                raise LearningError(f"version {requested.version} was taken by another worker")
+                raise LearningError("training_busy", f"version {requested.version} was taken by another worker",
+                                    version=requested.version)
             return requested.version
         row = LearnedModel(version=_next_version(session), state="training", trigger=trigger, heartbeat_at=utcnow())
         session.add(row)
         try:
             session.flush()
         except IntegrityError as exc:
-            raise LearningError("another worker opened a version at the same moment") from exc
+            raise LearningError("training_busy", "another worker opened a version at the same moment",
+                                version=row.version) from exc
         return row.version
 
 
@@ -95,7 +96,8 @@ def train_version(db: Database, config: Config, rules: RuleSet, trigger: str = "
         with db.session() as session:
             calls = labelled_calls(session, until)
             if len(calls) < settings.min_calls:
-                raise LearningError(f"{len(calls)} labelled calls; learning.min_calls asks for {settings.min_calls}")
+                raise LearningError("not_enough_data", f"{len(calls)} labelled calls; learning.min_calls asks for "
+                                    f"{settings.min_calls}", calls=len(calls), needed=settings.min_calls)
             examples = list(labelled_cases(session, rules, calls))
             decided = _decided(session)
         models, scores = train(examples, settings.flag_above, settings.held_out_share)
@@ -112,8 +114,8 @@ def train_version(db: Database, config: Config, rules: RuleSet, trigger: str = "
         row.calls, row.examples = len(calls), len(examples)
         row.scores, row.suggestions = scores, suggestions
         row.checklists = [{"id": c.checklist.id, "version": c.checklist.version} for c in rules.checklists]
-    if settings.auto_activate:
-        activate(db, rules, version)
+        if settings.auto_activate:
+            activate(session, version)
     return get_version(db, version)
 
 
@@ -121,23 +123,22 @@ def get_version(db: Database, version: int) -> LearnedModel:
     with db.session() as session:
         row = session.scalars(select(LearnedModel).where(LearnedModel.version == version)).first()
         if row is None:
-            raise LearningError(f"there is no version {version}")
+            raise LearningError("no_version", f"there is no version {version}", version=version)
         session.expunge(row)
         return row
 
 
-def activate(db: Database, rules: RuleSet, version: int | None, user: User | None = None) -> int:
-    """Make `version` the one that orders the queue (None: none does) and predict the calls awaiting
-    review with it; returns how many calls were predicted."""
-    with db.session() as session:
-        if version is not None:
-            row = session.scalars(select(LearnedModel).where(LearnedModel.version == version)).first()
-            if row is None or row.state != "ready":
-                raise LearningError(f"version {version} is not a trained version")
-        before = session.scalar(select(LearnedModel.version).where(LearnedModel.active))
-        session.execute(update(LearnedModel).values(active=LearnedModel.version == version))
-        record(session, user, "activate_model", "learned_model", None, None, {"version": before}, {"version": version})
-    return refresh_predictions(db, rules)
+def activate(session: Session, version: int | None, user: User | None = None) -> None:
+    """Make `version` the one that orders the queue (None: none does). The calls awaiting review
+    are predicted with it by refresh_predictions: at once by `qa learn activate`, a batch at a
+    time by idle workers otherwise."""
+    if version is not None:
+        row = session.scalars(select(LearnedModel).where(LearnedModel.version == version)).first()
+        if row is None or row.state != "ready":
+            raise LearningError("not_trained", f"version {version} is not a trained version", version=version)
+    before = session.scalar(select(LearnedModel.version).where(LearnedModel.active))
+    session.execute(update(LearnedModel).values(active=LearnedModel.version == version))
+    record(session, user, "activate_model", "learned_model", None, None, {"version": before}, {"version": version})
 
 
 def due(session: Session, config: Config, now: datetime | None = None) -> bool:

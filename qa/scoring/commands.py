@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import click
@@ -11,7 +12,15 @@ from rich.table import Table
 
 from qa.batch import exit_if_failed, stderr, transcribe_each
 from qa.config import Config
-from qa.scoring.loader import ChecklistError, RuleSet, load_checklist, load_rules, load_template
+from qa.scoring.loader import (
+    DEFAULTS_DIR,
+    ChecklistError,
+    RuleSet,
+    checklist_files,
+    load_checklist,
+    load_rules,
+    load_template,
+)
 from qa.scoring.report import print_scorecard
 from qa.scoring.scorecard import Scorecard
 
@@ -134,6 +143,18 @@ def validate(files: tuple[Path, ...]) -> None:
         click.echo(f"{path}: ok ({what})")
     if bad:
         raise click.ClickException(f"{bad} of {len(files)} file(s) have problems; nothing in them was loaded")
+
+
+@checklist.command("copy")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def copy_checklists(directory: Path) -> None:
+    """Copy the bundled checklists and scoring template into DIRECTORY, to be the centre's own:
+    set scoring.checklists_dir to it. Accepting a suggested phrase edits only such a folder."""
+    if directory.exists() and any(directory.iterdir()):
+        raise click.ClickException(f"{directory} is not empty; nothing was copied")
+    shutil.copytree(DEFAULTS_DIR, directory, dirs_exist_ok=True)
+    click.echo(f"copied {len(checklist_files(directory))} checklists and the scoring template to {directory}; "
+               f"set scoring.checklists_dir: {directory.resolve()} in qa.yaml")
 
 
 @checklist.command("list")

@@ -58,10 +58,13 @@ def upgrade() -> None:
     op.add_column("calls", sa.Column("disputed", sa.Boolean(), nullable=False, server_default=sa.text("false")))
     op.create_index("ix_calls_queue_model", "calls", ["state", "p_wrong"])
     op.add_column("item_verdicts", sa.Column("model_p_fail", sa.Float(), nullable=True))
+    op.add_column("item_verdicts", sa.Column("model_disputes", sa.Boolean(), nullable=False,
+                                             server_default=sa.text("false")))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("item_verdicts") as batch:
+        batch.drop_column("model_disputes")
         batch.drop_column("model_p_fail")
     op.drop_index("ix_calls_queue_model", "calls")
     with op.batch_alter_table("calls") as batch:
