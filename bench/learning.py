@@ -6,7 +6,8 @@ Prints, on the held-out calls: agreement of the automatic verdicts with the insp
 learning; the model's own agreement; agreement after a manager accepts each item's best
 suggested phrase (learned from the training calls only) and the calls are scored again; and the
 share of wrong automatic verdicts found in the first 10 % of the queue when it is ordered by the
-model, by the product's risk order, and at random (acceptance: the model's at least 2x random).
+model, by the product's risk order, at random, and in the best possible order (acceptance: the
+model's at least 2x random).
 Repeated over several random splits.
 
     python bench/learning.py [--per-sample 30] [--repeats 5] [--noise 0.02] [--json out.json]
@@ -99,6 +100,7 @@ def one_split(calls: list[dict[str, Any]], rules: RuleSet, seed: int, held_out_s
         "queue_model": queue_figures(held, call_scores(held, p_fail)),
         "queue_risk": queue_figures(held, risk),
         "queue_random": queue_figures(held, shuffled_scores),
+        "queue_best": queue_figures(held, {call: sum(e.wrong for e in held if e.call == call) for call in held_calls}),
         "accepted": accepted,
         "suggestions": [s.to_dict() for s in suggestions],
     }
@@ -121,13 +123,15 @@ def main() -> None:
     print(f"{len(calls)} variant calls of 12 samples, {args.noise:.0%} of characters misheard; "
           f"{runs[0]['train_calls']} trained on, {runs[0]['held_out_calls']} held out, {args.repeats} splits\n")
     print(f"{'split':>5} {'rules':>7} {'model':>7} {'AUC':>6} {'+phrases':>9}   wrong found in first 10 % of the queue")
-    print(f"{'':>5} {'agree':>7} {'agree':>7} {'':>6} {'agree':>9}   {'model':>12} {'risk order':>12} {'random':>12}")
+    print(f"{'':>5} {'agree':>7} {'agree':>7} {'':>6} {'agree':>9}   {'model':>12} {'risk order':>12} {'random':>12} "
+          f"{'best order':>12}")
     for run in runs:
         def found(q: dict[str, Any]) -> str:
             return f"{q['found_in_head']}/{q['wrong_verdicts']}"
         print(f"{run['seed']:>5} {run['rules']['rule_agreement']:>7.1%} {run['rules']['model_agreement']:>7.1%} "
               f"{run['rules']['auc'] or 0:>6.3f} {run['rules_with_accepted_phrases']['rule_agreement']:>9.1%}   "
-              f"{found(run['queue_model']):>12} {found(run['queue_risk']):>12} {found(run['queue_random']):>12}")
+              f"{found(run['queue_model']):>12} {found(run['queue_risk']):>12} {found(run['queue_random']):>12} "
+              f"{found(run['queue_best']):>12}")
     lifts = [run["queue_model"]["lift"] for run in runs]
     risk_lifts = [run["queue_risk"]["lift"] for run in runs]
     summary = {
@@ -138,13 +142,14 @@ def main() -> None:
             r["rules_with_accepted_phrases"]["rule_agreement"] for r in runs),
         "model_lift_mean": statistics.mean(lifts), "model_lift_min": min(lifts),
         "risk_order_lift_mean": statistics.mean(risk_lifts),
+        "best_order_lift_mean": statistics.mean(run["queue_best"]["lift"] for run in runs),
     }
     print(f"\nitem verdicts agreeing with the inspectors (held out): rules {summary['rule_agreement']:.1%}, "
           f"model {summary['model_agreement']:.1%}, rules with the accepted phrases "
           f"{summary['agreement_with_accepted_phrases']:.1%}")
     print(f"first 10 % of the queue, wrong verdicts found against random order: model "
           f"{summary['model_lift_mean']:.2f}x (lowest {summary['model_lift_min']:.2f}x; acceptance >= 2x), "
-          f"risk order {summary['risk_order_lift_mean']:.2f}x")
+          f"risk order {summary['risk_order_lift_mean']:.2f}x, best possible order {summary['best_order_lift_mean']:.2f}x")
     print("accepted in the first split: " + "; ".join(runs[0]["accepted"]))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "runs": runs}, ensure_ascii=False, indent=1,

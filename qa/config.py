@@ -92,6 +92,9 @@ class LearningConfig(_Section):
     retrain_every_hours: float = Field(
         168.0, gt=0, description="a worker retrains when the last version is this old and new calls were confirmed")
     min_calls: int = Field(30, ge=2, description="labelled calls needed before a model is trained")
+    max_calls: int = Field(
+        2000, ge=2, description="a version learns from the latest this many labelled calls (memory and time "
+        "grow with them: README, Measured)")
     held_out_share: float = Field(
         0.2, ge=0, lt=1, description="share of the latest labelled calls each version is scored on, not trained on")
     flag_above: float = Field(

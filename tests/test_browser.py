@@ -6,21 +6,27 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import unavailable
+from flask import Flask
+from learningworld import LearningCentre
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
-from webworld import PASSWORD, SAMPLES, SCRIPT, World, add_call, build_world
+from webworld import PASSWORD, SAMPLES, SCRIPT, World, add_call, build_world, open_test_database
 from werkzeug.serving import make_server
 
 from qa.config import Config
-from qa.db.models import Call, ItemVerdict, User
+from qa.db.models import Call, ItemVerdict, PhraseDecision, User
+from qa.learning.predict import refresh_predictions
+from qa.learning.versions import train_version
 from qa.modelstore.manifest import REPO_ROOT
 from qa.review import confirm_call
+from qa.scoring.loader import load_rules
 from web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,7 +37,7 @@ SHOTS = REPO_ROOT / "out" / "screenshots"
 
 @dataclass
 class Site:
-    world: World
+    world: World | LearningCentre
     url: str
     browser: Browser
 
@@ -46,23 +52,44 @@ def _confirmed_history(world: World) -> None:
             confirm_call(s, inspector, s.get_one(Call, world.calls[key]), 0, world.rules.template)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextmanager
+def serving(app: Flask) -> Iterator[tuple[str, Browser]]:
+    """`app` served on a free port, and Chromium."""
     if not Path(CHROMIUM).is_file():
         unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk (.ci/run does)")
-    world = build_world(Config(data_dir=tmp_path_factory.mktemp("browser") / "data"))
-    _confirmed_history(world)
-    server = make_server("127.0.0.1", 0, create_app(world.config, world.db), threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield Site(world, f"http://127.0.0.1:{server.server_port}", browser)
-        browser.close()
-    server.shutdown()
-    thread.join()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield f"http://127.0.0.1:{server.server_port}", browser
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    world = build_world(Config(data_dir=tmp_path_factory.mktemp("browser") / "data"))
+    _confirmed_history(world)
+    with serving(create_app(world.config, world.db)) as (url, browser):
+        yield Site(world, url, browser)
     world.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def learning_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A centre of variant calls (tests/learningworld.py) with a trained model."""
+    config, db = open_test_database(Config(data_dir=tmp_path_factory.mktemp("learning") / "data"))
+    world = LearningCentre(db, load_rules(), per_sample=4, confirmed=36)
+    train_version(db, config, world.rules)
+    refresh_predictions(db, world.rules)
+    with serving(create_app(config, db)) as (url, browser):
+        yield Site(world, url, browser)
+    db.dispose()
 
 
 def signed_in(site: Site, username: str) -> Page:
@@ -346,3 +373,30 @@ def test_calibration_session_in_the_browser(site: Site) -> None:
     expect(manager.locator("table.disagreements tbody tr").first).to_contain_text("✓")
     manager.screenshot(path=SHOTS / "calibration.png", full_page=True)
     manager.context.close()
+
+
+def test_manager_reviews_what_the_model_learned_and_inspectors_follow_its_order(learning_site: Site) -> None:
+    manager = signed_in(learning_site, "boss")
+    manager.click("nav >> text=模型学习")
+    expect(manager.locator("h2").first).to_contain_text("版本 1")
+    expect(manager.locator("svg").first).to_be_visible()
+    suggestion = manager.locator("table.suggestions tbody tr").first
+    phrase = suggestion.locator("td strong").inner_text()
+    suggestion.locator('button[value="reject"]').click()
+    expect(manager.locator(".flash")).to_contain_text(f"“{phrase}”")
+    manager.screenshot(path=SHOTS / "learning.png", full_page=True)
+    with learning_site.world.db.session() as session:
+        assert session.scalars(select(PhraseDecision.decision)).all() == ["rejected"]
+    manager.context.close()
+
+    inspector = signed_in(learning_site, "insp1")
+    inspector.goto(f"{learning_site.url}/queue")
+    inspector.select_option('select[name="order"]', "wrong")
+    inspector.locator("form.filters button").click()
+    expect(inspector).to_have_url(re.compile(r"order=wrong"))
+    first = inspector.locator("table.queue tbody tr").first
+    expect(first.locator("td").nth(9)).to_contain_text("%")
+    first.locator("a").first.click()
+    expect(inspector.locator(".item .model").first).to_contain_text("模型：不合格概率")
+    inspector.screenshot(path=SHOTS / "queue-by-model.png", full_page=True)
+    inspector.context.close()

@@ -87,14 +87,14 @@ def _decided(session: Session) -> set[tuple[str, str]]:
 
 def train_version(db: Database, config: Config, rules: RuleSet, trigger: str = "command",
                   until: datetime | None = None) -> LearnedModel:
-    """Train, score and store a new version from the calls labelled before `until` (default: all),
-    and activate it when learning.auto_activate is set. The version is recorded as failed, with the
+    """Train, score and store a new version from the latest learning.max_calls calls labelled
+    before `until` (default: now), and activate it when learning.auto_activate is set. The version is recorded as failed, with the
     reason, when there is too little to learn from or training breaks."""
     settings = config.learning
     version = _claim(db, trigger)
     try:
         with db.session() as session:
-            calls = labelled_calls(session, until)
+            calls = labelled_calls(session, until)[-settings.max_calls:]
             if len(calls) < settings.min_calls:
                 raise LearningError("not_enough_data", f"{len(calls)} labelled calls; learning.min_calls asks for "
                                     f"{settings.min_calls}", calls=len(calls), needed=settings.min_calls)
