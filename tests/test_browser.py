@@ -52,42 +52,48 @@ def _confirmed_history(world: World) -> None:
             confirm_call(s, inspector, s.get_one(Call, world.calls[key]), 0, world.rules.template)
 
 
-@contextmanager
-def serving(app: Flask) -> Iterator[tuple[str, Browser]]:
-    """`app` served on a free port, and Chromium."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module (Playwright's sync API runs once per thread)."""
     if not Path(CHROMIUM).is_file():
         unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk (.ci/run does)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """`app` served on a free port; yields its address."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield f"http://127.0.0.1:{server.server_port}", browser
-            browser.close()
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join()
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = build_world(Config(data_dir=tmp_path_factory.mktemp("browser") / "data"))
     _confirmed_history(world)
-    with serving(create_app(world.config, world.db)) as (url, browser):
+    with serving(create_app(world.config, world.db)) as url:
         yield Site(world, url, browser)
     world.db.dispose()
 
 
 @pytest.fixture(scope="module")
-def learning_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def learning_site(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A centre of variant calls (tests/learningworld.py) with a trained model."""
     config, db = open_test_database(Config(data_dir=tmp_path_factory.mktemp("learning") / "data"))
     world = LearningCentre(db, load_rules(), per_sample=4, confirmed=36)
     train_version(db, config, world.rules)
     refresh_predictions(db, world.rules)
-    with serving(create_app(config, db)) as (url, browser):
+    with serving(create_app(config, db)) as url:
         yield Site(world, url, browser)
     db.dispose()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,12 +20,14 @@ from qa.tally.actions import MANAGERS
 from web.charts import Bar, BarGroup, bars_svg
 from web.db import db_session
 from web.errors import form_action
-from web.i18n import percent
+from web.i18n import AREA_LABELS, percent
 from web.security import roles_required
 from web.settings import qa_config
 
 bp = Blueprint("learning", __name__, url_prefix="/learning")
 SHOWN_DECISIONS = 50
+MODEL_STATE_LABELS = {"requested": lazy_gettext("Waiting for a worker"), "training": lazy_gettext("Training"),
+                      "ready": lazy_gettext("Trained"), "failed": lazy_gettext("Failed")}
 
 
 def agreement_chart(scores: dict[str, Any]) -> Markup:
@@ -33,12 +35,12 @@ def agreement_chart(scores: dict[str, Any]) -> Markup:
     groups = []
     for area, figures in scores.get("areas", {}).items():
         bars = [Bar(figures[key] * 100, percent(figures[key]), gettext(
-            "%(area)s: %(who)s agreed with inspectors on %(share)s of verdicts", area=area, who=who,
+            "%(area)s: %(who)s agreed with inspectors on %(share)s of verdicts", area=AREA_LABELS.get(area, area), who=who,
             share=percent(figures[key])), series)
             for key, who, series in (("rule_agreement", gettext("rules"), "previous"),
                                      ("model_agreement", gettext("model"), "current"))
             if figures.get(key) is not None]
-        groups.append(BarGroup(area, bars))
+        groups.append(BarGroup(str(AREA_LABELS.get(area, area)), bars))
     return bars_svg(groups, gettext("Held-out calls: agreement with inspectors"),
                     legend=[("previous", gettext("Rules")), ("current", gettext("Model"))])
 
@@ -57,7 +59,7 @@ def index() -> str:
     return render_template("learning.html", versions=[summary(r) for r in rows], shown=shown, newest=newest,
                            chart=agreement_chart(shown.scores) if shown else "", suggestions=suggestions,
                            decisions=decisions, busy=any(r.state in ("requested", "training") for r in rows),
-                           own_checklists=qa_config().scoring.checklists_dir is not None,
+                           own_checklists=qa_config().scoring.checklists_dir is not None, states=MODEL_STATE_LABELS,
                            settings=qa_config().learning)
 
 
