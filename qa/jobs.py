@@ -34,7 +34,7 @@ from qa.config import Config, WebConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
 from qa.db.session import Database, open_database
 from qa.errors import CallError
-from qa.learning.predict import predict_new_scoring, refresh_predictions
+from qa.learning.predict import active_version, predict_new_scoring, refresh_predictions
 from qa.learning.versions import train_if_wanted
 from qa.peaks import cached_peaks
 from qa.pipeline import SpeechPipeline
@@ -55,6 +55,7 @@ MAX_DOUBT_RISK = 9.99
 DEFAULT_SAMPLE_RATE = WebConfig().review_sample_rate
 SCHEDULE_CHECK_S = 300.0  # how often an idle worker asks whether scheduled retraining is due
 PREDICT_WHEN_IDLE = 200  # calls an idle worker predicts with a newly active model version per poll
+UNKNOWN = object()  # a worker that has just started does not know which version predicted the queue
 
 OnUpdate = Callable[[Job, Call], None]
 
@@ -350,6 +351,7 @@ class Worker:
         self.thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._schedule_checked = 0.0
+        self._predicted_for: object = UNKNOWN  # the model version whose predictions are up to date
 
     def stop(self) -> None:
         """Finish the current job, then return from run()."""
@@ -371,8 +373,9 @@ class Worker:
 
     def learn_if_wanted(self) -> None:
         """Train a model version a manager asked for, or (every SCHEDULE_CHECK_S) one that is due
-        (qa.learning.versions), and predict up to PREDICT_WHEN_IDLE calls awaiting review that the
-        active version has not. Called while no call waits; a failure is logged, not raised."""
+        (qa.learning.versions), and, after another version became active, predict the calls awaiting
+        review with it, PREDICT_WHEN_IDLE per call of this (calls scored meanwhile are predicted as
+        they are scored). Called while no call waits; a failure is logged, not raised."""
         check_schedule = time.monotonic() - self._schedule_checked >= SCHEDULE_CHECK_S
         if check_schedule:
             self._schedule_checked = time.monotonic()
@@ -384,7 +387,11 @@ class Worker:
         if trained is not None:
             log.info("trained model version %s (%s)", trained.version, trained.trigger)
         try:
-            refresh_predictions(self.db, self.rules, limit=PREDICT_WHEN_IDLE)
+            with self.db.session() as session:
+                active = active_version(session)
+            if active != self._predicted_for:  # newly activated (here or elsewhere), or just started
+                if refresh_predictions(self.db, self.rules, limit=PREDICT_WHEN_IDLE) < PREDICT_WHEN_IDLE:
+                    self._predicted_for = active
         except Exception:  # the next idle moment tries again
             log.warning("predicting calls awaiting review failed", exc_info=True)
 

@@ -137,6 +137,19 @@ def test_workers_train_what_managers_request_and_what_the_schedule_says(
         assert not due(session, config)  # just trained
         assert not due(session, config, utcnow() + timedelta(days=8))  # nothing confirmed since
     assert all(c.model_version == 1 for c in _awaiting(world))  # the idle worker predicted them
+    first = _awaiting(world)[0].id
+    with world.db.session() as session:  # an idle worker does not scan the queue again and again
+        session.execute(update(Call).where(Call.id == first).values(model_version=None, p_wrong=None))
+    worker.learn_if_wanted()
+    assert [c.model_version for c in _awaiting(world) if c.id == first] == [None]
+    with world.db.session() as session:
+        activate(session, None)
+    worker.learn_if_wanted()  # but it does when another version (here: none) becomes active
+    assert [(c.model_version, c.p_wrong) for c in _awaiting(world)] == [(None, None)] * 24
+    with world.db.session() as session:
+        activate(session, 1)
+    worker.learn_if_wanted()
+    assert all(c.model_version == 1 for c in _awaiting(world))
 
     world.confirm(_awaiting(world)[0].id)
     with world.db.session() as session:

@@ -19,6 +19,10 @@ from qa.scoring.loader import RuleSet
 from qa.transcript import Transcript as TranscriptData
 
 
+def active_version(session: Session) -> int | None:
+    return session.scalar(select(LearnedModel.version).where(LearnedModel.active))
+
+
 class _ActiveModel:
     """The active version, loaded once per process and again only when another is activated."""
 
@@ -27,7 +31,7 @@ class _ActiveModel:
         self._loaded: tuple[int, LearnedModels] | None = None
 
     def get(self, session: Session) -> tuple[int, LearnedModels] | None:
-        version = session.scalar(select(LearnedModel.version).where(LearnedModel.active))
+        version = active_version(session)
         if version is None:
             return None
         with self._lock:
@@ -51,8 +55,7 @@ def predict_call(session: Session, call: Call, transcript: TranscriptData, rules
         return
     version, models = loaded
     by_item = {row.item: row for row in rows}
-    cases = item_cases(transcript, [RuleVerdict.of_row(r) for r in rows],
-                       rules, call.direction)
+    cases = item_cases(transcript, [RuleVerdict.of_row(r) for r in rows], rules, call.direction)
     wrong = []
     for case, p in zip(cases, models.p_fail(cases)):
         if p is None:

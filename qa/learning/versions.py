@@ -18,6 +18,7 @@ from qa.config import Config
 from qa.db.models import LearnedModel, PhraseDecision, User, utcnow
 from qa.db.session import Database
 from qa.learning.examples import labelled_calls, labelled_cases
+from qa.learning.predict import active_version
 from qa.learning.suggestions import suggest_phrases
 from qa.learning.training import train
 from qa.review import InvalidAction, record
@@ -88,8 +89,8 @@ def _decided(session: Session) -> set[tuple[str, str]]:
 def train_version(db: Database, config: Config, rules: RuleSet, trigger: str = "command",
                   until: datetime | None = None) -> LearnedModel:
     """Train, score and store a new version from the latest learning.max_calls calls labelled
-    before `until` (default: now), and activate it when learning.auto_activate is set. The version is recorded as failed, with the
-    reason, when there is too little to learn from or training breaks."""
+    before `until` (default: now), and activate it when learning.auto_activate is set. The version
+    is recorded as failed, with the reason, when there is too little to learn from or training breaks."""
     settings = config.learning
     version = _claim(db, trigger)
     try:
@@ -136,7 +137,7 @@ def activate(session: Session, version: int | None, user: User | None = None) ->
         row = session.scalars(select(LearnedModel).where(LearnedModel.version == version)).first()
         if row is None or row.state != "ready":
             raise LearningError("not_trained", f"version {version} is not a trained version", version=version)
-    before = session.scalar(select(LearnedModel.version).where(LearnedModel.active))
+    before = active_version(session)
     session.execute(update(LearnedModel).values(active=LearnedModel.version == version))
     record(session, user, "activate_model", "learned_model", None, None, {"version": before}, {"version": version})
 
