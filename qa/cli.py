@@ -12,8 +12,7 @@ from qa.batch import exit_if_failed, transcribe_each
 from qa.config import Config, ConfigError, load_config
 from qa.db.commands import db, users
 from qa.ingest_commands import ingest, rescore, retry, worker
-from qa.learning.commands import agreement
-from qa.learning.learn_commands import learn
+from qa.learning.commands import agreement, learn
 from qa.weekly_commands import report
 from qa.scoring.commands import checklist, process, rules_or_exit, score
 from qa.tally.commands import entry_group, export, policy_group, rank, tally

@@ -136,7 +136,9 @@ def test_users_are_stored_with_hashed_passwords(db_config: Config) -> None:
 
 @pytest.mark.parametrize("command", [
     ["db"], ["db", "upgrade"], ["db", "revision"], ["users"], ["users", "add"], ["users", "list"],
-    ["users", "passwd"], ["ingest"], ["worker"], ["rescore"], ["retry"],
+    ["users", "passwd"], ["ingest"], ["worker"], ["rescore"], ["retry"], ["agreement"], ["learn"],
+    ["learn", "train"], ["learn", "list"], ["learn", "show"], ["learn", "activate"], ["learn", "suggestions"],
+    ["learn", "accept"], ["learn", "reject"], ["checklist", "copy"],
 ])
 def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
