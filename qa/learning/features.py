@@ -16,7 +16,7 @@ from qa.scoring.engine import CallContext
 from qa.scoring.loader import RuleSet
 from qa.scoring.schema import Item
 from qa.scoring.scorecard import Verdict
-from qa.scoring.text import SearchText, normalise, sound
+from qa.scoring.text import SearchText, sound
 from qa.transcript import Transcript
 
 FIELD = "\x1f"  # between the item id and the text in a document (no normalised text contains it)
@@ -95,7 +95,7 @@ def item_cases(transcript: Transcript, verdicts: Iterable[RuleVerdict], rules: R
             continue
         area, item = items[verdict.item]
         window = _window(ctx, item)
-        text = TURN.join(normalise(ctx.turns[i].text) for i in window)
+        text = ctx.text(window).chars  # what the rule searched, built once per window (items share them)
         cases.append(ItemCase(verdict.item, area, text, _signals(item, verdict, ctx, window),
                               verdict.verdict == "fail"))
     return cases
