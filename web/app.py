@@ -9,7 +9,7 @@ from qa.config import Config
 from qa.db.session import Database, open_database
 from qa.scoring.loader import load_rules
 from qa.tally.policy import load_policy
-from web import db, errors, i18n, settings
+from web import db, errors, headers, i18n, settings
 from web.blueprints import (
     agreement,
     api,
@@ -53,6 +53,7 @@ def create_app(config: Config, database: Database | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app, config.web.default_locale, config.web.timezone)
     errors.init_app(app)
+    headers.init_app(app)
     for blueprint in (auth.bp, queue.bp, calls.bp, upload.bp, appeals.bp, scorecard.bp, tally.bp, agreement.bp,
                       learning.bp, calibration.bp, reports.bp, api.bp):
         app.register_blueprint(blueprint)
