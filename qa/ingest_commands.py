@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -17,22 +19,44 @@ from qa.db.session import Database
 from qa.db.models import Call, Job
 from qa.files import AUDIO_SUFFIXES
 from qa.scoring.commands import rules_or_exit
-from qa.store import IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
+from qa.store import LINK_REFUSED, IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
 
 
-def recordings_in(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
-    """The recordings named, folders searched through (audio suffixes only, in name order), and
-    the CSV files found in those folders."""
-    files: list[Path] = []
-    sheets: list[Path] = []
+@dataclass
+class Found:
+    """What a look through the paths found: recordings, metadata CSV files, and the symbolic links
+    met in the folders, each with why it is refused."""
+
+    files: list[Path] = field(default_factory=list)
+    sheets: list[Path] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def recordings_in(paths: tuple[Path, ...]) -> Found:
+    """The recordings named, folders searched through (audio suffixes only, in name order, never
+    through a symbolic link), and the CSV files found in those folders."""
+    found = Found()
     for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file())
-            files += [p for p in found if p.suffix.lower() in AUDIO_SUFFIXES]
-            sheets += [p for p in found if p.suffix.lower() == ".csv"]
-        else:
-            files.append(path)
-    return files, sheets
+        if not path.is_dir():
+            found.files.append(path)  # a link named on the command line is refused when stored
+            continue
+        inside = Found()
+        for folder, dirs, names in os.walk(path):  # does not descend into linked folders
+            for name in dirs:
+                if (Path(folder) / name).is_symlink():
+                    inside.refused.append((Path(folder) / name, "是指向文件夹的符号链接，不进入"))
+            for name in names:
+                entry, suffix = Path(folder) / name, Path(name).suffix.lower()
+                if suffix not in AUDIO_SUFFIXES and suffix != ".csv":
+                    continue
+                if entry.is_symlink():
+                    inside.refused.append((entry, LINK_REFUSED))
+                elif entry.is_file():
+                    (inside.files if suffix in AUDIO_SUFFIXES else inside.sheets).append(entry)
+        found.files += sorted(inside.files)
+        found.sheets += sorted(inside.sheets)
+        found.refused += sorted(inside.refused)
+    return found
 
 
 class _Batch:
@@ -56,9 +80,13 @@ class _Batch:
             label = "stored" if result.created else "already uploaded"
             console.print(f"{label}  {path}: {result.message}", highlight=False, soft_wrap=True)
         except IngestError as exc:
-            label = "error"
-            console.print(f"[red]error[/red]  {path}: {exc}", highlight=False, soft_wrap=True)
+            self.refuse(path, str(exc), console)
+            return
         self.counts[label] += 1
+
+    def refuse(self, path: Path, reason: str, console: Console) -> None:
+        console.print(f"[red]error[/red]  {path}: {reason}", highlight=False, soft_wrap=True)
+        self.counts["error"] += 1
 
     def summary(self) -> str:
         c = self.counts
@@ -81,7 +109,12 @@ def _watch(batch: _Batch, paths: tuple[Path, ...], seen: set[Path], interval: fl
             if batch.metadata and batch.metadata.stat().st_mtime != read_at:  # rows for the new files
                 read_at = batch.metadata.stat().st_mtime
                 batch.sheet = batch.read_sheet()
-            for path in recordings_in(paths)[0]:
+            found = recordings_in(paths)
+            for path, reason in found.refused:
+                if path not in seen:
+                    seen.add(path)
+                    batch.refuse(path, reason, console)
+            for path in found.files:
                 if path in seen:
                     continue
                 size = path.stat().st_size
@@ -113,24 +146,27 @@ def ingest(config: Config, paths: tuple[Path, ...], metadata: Path | None, watch
     command stays, storing each new recording once it is completely written, until SIGTERM or
     Ctrl-C. Exit code 1 if any file could not be stored.
     """
-    files, sheets = recordings_in(paths)
+    found = recordings_in(paths)
+    files, sheets = found.files, found.sheets
     if metadata is None and len(sheets) == 1:
         metadata = sheets[0]
         stderr.print(f"metadata from {metadata}", highlight=False, soft_wrap=True)
     elif metadata is None and len(sheets) > 1:
         raise click.UsageError(f"{len(sheets)} CSV files in the folder: say which with --metadata")
-    if not files and not watch:
+    if not files and not found.refused and not watch:
         raise click.UsageError("no recordings found (audio suffixes: " + ", ".join(sorted(AUDIO_SUFFIXES)) + ")")
     with connected(config) as database:
         batch = _Batch(database, config, metadata)
         with progress_bar() as progress:
+            for path, reason in found.refused:
+                batch.refuse(path, reason, progress.console)
             task = progress.add_task("storing", total=len(files), current="", visible=len(files) > 1)
             for path in files:
                 progress.update(task, current=path.name)
                 batch.store(path, progress.console)
                 progress.advance(task)
         if watch:
-            _watch(batch, paths, set(files), interval)
+            _watch(batch, paths, set(files) | {path for path, _ in found.refused}, interval)
     click.echo(batch.summary())
     exit_if_failed(batch.counts["error"], sum(batch.counts.values()))
 

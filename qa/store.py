@@ -10,10 +10,12 @@ that, from the file name; a call without any is still stored, without an agent.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from qa.files import AUDIO_SUFFIXES
 NAME_PATTERN = "<agent_id>_<YYYYmmdd-HHMMSS>_<in|out>.<ext>"
 _NAME_RE = re.compile(r"^(?P<agent>[^_]+)_(?P<started>\d{8}-\d{6})_(?P<direction>in|out)$", re.IGNORECASE)
 _CHUNK = 1 << 20
+LINK_REFUSED = "是符号链接，不予存储：请直接导入它指向的文件"  # a link may point anywhere, the data directory included
 
 DIRECTIONS = {
     "inbound": ("inbound", "in", "呼入", "来电", "incoming"),
@@ -63,7 +66,8 @@ LENGTH_LIMITS = {"agent_code": 50, "agent_name": 100, "team": 100}  # the databa
 
 
 class IngestError(ValueError):
-    """A recording could not be stored (unreadable or empty); the message is one line."""
+    """A recording could not be stored (unreadable, empty, or refused: a link, not a regular file,
+    a data directory file); the message is one line."""
 
 
 class MetadataError(ValueError):
@@ -261,13 +265,42 @@ def _copy_hashing(source: BinaryIO, directory: Path) -> tuple[Path, str, int]:
     return Path(temp), digest.hexdigest(), size
 
 
+def _data_dir_file(config: Config, path: Path, opened: os.stat_result) -> bool:
+    """Whether `path` is the data directory's own: inside it (however reached), or another name
+    (a hard link) for one of the files at its top (secret_key, qa.db)."""
+    data_dir = config.data_dir.resolve()
+    if Path(os.path.realpath(path)).is_relative_to(data_dir):
+        return True
+    with os.scandir(data_dir) as entries:
+        return any(entry.is_file(follow_symlinks=False) and entry.inode() == opened.st_ino
+                   and entry.stat(follow_symlinks=False).st_dev == opened.st_dev for entry in entries)
+
+
+def _open_recording(config: Config, path: Path) -> BinaryIO:
+    """Open a recording named by its path: a regular file, never through a symbolic link and never
+    one of the data directory's own files, whose contents would otherwise be served as the call's audio."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IngestError(LINK_REFUSED) from exc
+        raise IngestError(f"无法读取录音：{exc.strerror or exc}") from exc
+    opened = os.fstat(handle)
+    reason = ("不是普通文件，不予存储" if not stat.S_ISREG(opened.st_mode) else
+              "是数据目录里的文件（密钥、数据库或已存录音），不予存储" if _data_dir_file(config, path, opened) else None)
+    if reason:
+        os.close(handle)
+        raise IngestError(reason)
+    return os.fdopen(handle, "rb")
+
+
 def _receive(config: Config, path_or_stream: str | Path | BinaryIO) -> tuple[Path, str]:
     """The upload in a temporary file beside the audio store, and its SHA-256."""
     incoming = config.data_dir / "audio"
     incoming.mkdir(parents=True, exist_ok=True)
     try:
         if isinstance(path_or_stream, (str, Path)):
-            with open(path_or_stream, "rb") as source:
+            with _open_recording(config, Path(path_or_stream)) as source:
                 temp, sha, size = _copy_hashing(source, incoming)
         else:
             temp, sha, size = _copy_hashing(path_or_stream, incoming)
