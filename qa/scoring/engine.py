@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qa.scoring.context import item_weight, weigh
 from qa.scoring.facts import CallFacts, call_facts
 from qa.scoring.loader import LoadedChecklist, RuleSet
 from qa.scoring.patterns import Hit, Pattern
-from qa.scoring.schema import Item, Scope
+from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
 from qa.scoring.scorecard import Evidence, Scorecard, Verdict, apply_template
 from qa.scoring.text import SearchText
 from qa.transcript import Transcript
@@ -32,6 +33,8 @@ class _Outcome:
     confidence: float
     reason: str
     evidence: list[Evidence]
+    fatal: bool | None = None  # set where context rules weighed the hits; else the item's own
+    deduct: float | None = None
 
 
 class CallContext:
@@ -116,16 +119,28 @@ def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Out
 
 
 def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outcome:
+    """Hits weighed by the item's context rules: the worst weight among the counted hits decides
+    whether the fail is fatal, an ordinary deduction or a case for an inspector."""
     indices = ctx.turn_indices(item.speaker, item.scope)
     text = ctx.text(indices)
-    hits = patterns["match"].find(text)
+    found = patterns["match"].find(text)
+    weights = [weigh(ctx, item, patterns, text, h) if item.context else item_weight(item) for h in found]
+    hits = [h for h, w in zip(found, weights) if w.severity != "pass"]
+    excused = sorted({w.reason for w in weights if w.severity == "pass"})
     if len(hits) >= item.min_count:
+        counted = [w for w in weights if w.severity != "pass"]
+        worst = min(counted, key=lambda w: SEVERITY_ORDER.index(w.severity))
         evidence = [ctx.hit_evidence(text, h) for h in hits]
         strongest = sorted((e.confidence or 0.0 for e in evidence), reverse=True)[: item.min_count]
-        return _Outcome("fail", min(strongest), f"说了 {len(hits)} 次", evidence[:10])
-    found = f"说了 {len(hits)} 次，未达 {item.min_count} 次" if hits else "未说"
-    return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), found,
-                    [ctx.hit_evidence(text, h) for h in hits] or [ctx.window_evidence(indices)])
+        confidence = min(strongest + [w.confidence for w in counted if w.confidence is not None])
+        reason = "；".join([f"说了 {len(hits)} 次", *([worst.reason] if worst.reason else []), *excused])
+        return _Outcome("fail", confidence, reason, evidence[:10], fatal=worst.severity == "fatal",
+                        deduct=max(w.deduct for w in counted))
+    said = f"说了 {len(hits)} 次，未达 {item.min_count} 次" if hits else "未说"
+    if excused:
+        said = "；".join([f"说了 {len(found)} 次，不计", *excused])
+    return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), said,
+                    [ctx.hit_evidence(text, h) for h in found] or [ctx.window_evidence(indices)])
 
 
 def _agent_turn_near(ctx: CallContext, t: float, before: bool) -> int | None:
@@ -247,7 +262,8 @@ def _evaluate(ctx: CallContext, checklist: LoadedChecklist, item: Item, rules: R
         outcome = TIMING_RULES[item.type](ctx, item, checklist.patterns[item.id], rules)
     return Verdict(item=item.id, checklist=checklist.checklist.id, area=checklist.checklist.area, name=item.name,
                    explain=item.explain, verdict=outcome.verdict, confidence=round(outcome.confidence, 3),
-                   deduct=item.deduct, fatal=item.fatal, reason=outcome.reason, evidence=outcome.evidence)
+                   deduct=item.deduct if outcome.deduct is None else outcome.deduct,
+                   fatal=item.fatal if outcome.fatal is None else outcome.fatal, reason=outcome.reason, evidence=outcome.evidence)
 
 
 def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | None = None) -> Scorecard:

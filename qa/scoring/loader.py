@@ -18,6 +18,8 @@ DEFAULTS_DIR = Path(__file__).resolve().parents[1] / "checklists"
 TEMPLATE_FILE = "scoring.yaml"
 # Item settings that hold patterns, and whether required phrases tolerate small edits there.
 PATTERN_FIELDS = {"match": None, "unless_before": True, "before": True, "after": True}
+# Conditions of a forbid item's context rules that hold patterns (compiled as context.<j>.if.<name>).
+CONTEXT_PATTERNS = ("turn", "hit", "customer_before")
 
 
 class ChecklistError(ValueError):
@@ -61,12 +63,17 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
         except PatternError as exc:
             loc = ("items", index, name, *exc.path)
             problems.append(problem_at(path, tree, loc, str(exc)))
-    if item.when is not None and item.when.customer_said is not None:
+    nested = [(("when", "customer_said"), item.when.customer_said if item.when else None)]
+    for j, rule in enumerate(item.context or []):
+        nested += [(("context", j, "if", name), getattr(rule.if_, name) if rule.if_ else None)
+                   for name in CONTEXT_PATTERNS]
+    for where, raw in nested:
+        if raw is None:
+            continue
         try:
-            compiled["when.customer_said"] = compile_pattern(item.when.customer_said, False)
+            compiled[".".join(map(str, where))] = compile_pattern(raw, False)
         except PatternError as exc:
-            loc = ("items", index, "when", "customer_said", *exc.path)
-            problems.append(problem_at(path, tree, loc, str(exc)))
+            problems.append(problem_at(path, tree, ("items", index, *where, *exc.path), str(exc)))
     return compiled
 
 

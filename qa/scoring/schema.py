@@ -20,7 +20,7 @@ ItemType = Literal["require", "forbid", "dead_air", "interruption", "speech_rate
 # Which settings each item type takes (beyond the common ones), and which it needs.
 TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "require": ({"match", "speaker", "scope"}, {"match"}),
-    "forbid": ({"match", "speaker", "scope", "min_count"}, {"match"}),
+    "forbid": ({"match", "speaker", "scope", "min_count", "context"}, {"match"}),
     "dead_air": ({"min_silence_s", "unless_before"}, {"min_silence_s"}),
     "interruption": ({"min_overlap_s", "max_count"}, {"min_overlap_s"}),
     "speech_rate": ({"min_cpm", "max_cpm"}, set()),
@@ -56,6 +56,55 @@ class When(_Strict):
     customer_said: Any = None  # a pattern: the item applies only if the customer said it
 
 
+Severity = Literal["fatal", "review", "deduct", "pass"]
+# Severity of an outcome, most severe first: where hits of one item differ, the worst decides.
+SEVERITY_ORDER: tuple[str, ...] = ("fatal", "review", "deduct", "pass")
+
+
+class Context(_Strict):
+    """Where a forbidden phrase was said; every condition given must hold (see qa/scoring/context.py)."""
+
+    turn: Any = None  # a pattern the same turn also says, outside the hit (softening or dismissing words)
+    hit: Any = None  # a pattern the matched words themselves match (呵呵 among the insults)
+    question: bool | None = None  # the sentence holding the hit is a question (？ or a final 吗)
+    repeats_customer: bool | None = None  # the customer's turn just before said the same words
+    alone: bool | None = None  # the turn says nothing but the phrase (a particle at most)
+    customer_before: Any = None  # a pattern the customer said earlier in the call
+    how: Literal["exact", "sound", "fuzzy", "regex"] | None = None  # how the phrase matched
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_conditions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                raise ValueError(f"unknown condition {', '.join(unknown)} "
+                                 f"(conditions: {', '.join(cls.model_fields)})")
+            if not data:
+                raise ValueError("if: needs at least one condition; leave if out for a rule that takes every hit")
+        return data
+
+
+class ContextRule(_Strict):
+    """What a hit in this context weighs: fatal, an ordinary deduction, needs review, or nothing."""
+
+    if_: Context | None = Field(None, alias="if")
+    then: Severity
+    deduct: float | None = Field(None, ge=0, le=100)
+    confidence: float | None = Field(None, gt=0, le=1)
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fits_its_outcome(self) -> ContextRule:
+        if self.then == "deduct" and not self.deduct:
+            raise ValueError("then: deduct needs deduct: <points> above 0")
+        if self.then in ("fatal", "pass") and self.deduct is not None:
+            raise ValueError(f"deduct does not apply to then: {self.then}")
+        if self.confidence is not None and self.then != "review":
+            raise ValueError("confidence applies only to then: review (how far to trust the verdict)")
+        return self
+
+
 class Item(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
     name: str = Field(min_length=1)
@@ -67,6 +116,7 @@ class Item(_Strict):
     when: When | None = None
     match: Any = None
     min_count: int = Field(1, ge=1)
+    context: list[ContextRule] | None = None
     deduct: float = Field(0, ge=0, le=100)
     fatal: bool = False
     min_silence_s: float | None = Field(None, gt=0)
@@ -94,6 +144,9 @@ class Item(_Strict):
             raise ValueError("min_cpm must be below max_cpm")
         if not self.deduct and not self.fatal:
             raise ValueError("an item needs deduct (points) or fatal: true")
+        catch_all = [i for i, rule in enumerate(self.context or []) if rule.if_ is None]
+        if catch_all and catch_all[0] != len(self.context or []) - 1:
+            raise ValueError(f"context[{catch_all[0]}] has no if: it takes every hit, so it must come last")
         return self
 
 
