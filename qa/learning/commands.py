@@ -20,6 +20,7 @@ from qa.learning.predict import refresh_predictions
 from qa.learning.versions import activate, get_version, summary, train_version
 from qa.review import ReviewError
 from qa.scoring.commands import rules_or_exit
+from qa.spreadsheet import csv_row
 from qa.tally.commands import MONTH_OPTION, chosen_month, config_session, policy_or_exit, wide_console
 
 COLUMNS = ("item", "name", "area", "reviewed", "overridden", "agreement", "precision", "recall",
@@ -50,9 +51,9 @@ def agreement(config: Config, month: str | None, fmt: str, calls: bool) -> None:
         items = month_agreement(session, chosen, loaded.policy.period)
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow([*COLUMNS, *(["overridden_calls"] if calls else [])])
+        writer.writerow(csv_row([*COLUMNS, *(["overridden_calls"] if calls else [])]))
         for a in items:
-            writer.writerow([*_row(a), *([" ".join(map(str, a.overridden_calls))] if calls else [])])
+            writer.writerow(csv_row([*_row(a), *([" ".join(map(str, a.overridden_calls))] if calls else [])]))
         return
     if not items:
         click.echo(f"{chosen}: no confirmed calls")

@@ -1,6 +1,7 @@
 """Tallies as spreadsheets for payroll: XLSX (summary, details, teams, and what this is) and CSV
 (one table, UTF-8 with BOM so that Excel on Chinese Windows reads it). Headers are Chinese, as
-the centre's payroll staff read them; figures are numbers, not text, so that sheets can sum them."""
+the centre's payroll staff read them; figures are numbers, not text, so that sheets can sum them;
+names and notes stay text even when they look like formulas (qa.spreadsheet)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 
-from qa.spreadsheet import append_table
+from qa.spreadsheet import append_table, csv_row, xlsx_row
 from qa.tally.result import Tally
 
 KIND_NAMES = {"rule": "规则", "event": "事件", "award": "奖项", "adjustment": "人工调整", "bottom": "排名"}
@@ -87,7 +88,7 @@ def write_xlsx(tally: Tally, version: str, out: IO[bytes]) -> None:
         append_table(book, SHEET_NAMES[table], *_rows(tally, table))
     sheet = book.create_sheet("说明")
     for row in about(tally, version):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = 16, 80
     book.save(out)
 
@@ -105,8 +106,8 @@ def write_csv(tally: Tally, table: str, out: IO[str]) -> None:
     headers, rows = _rows(tally, table)
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerow(csv_row(headers))
+    writer.writerows(csv_row(_cell(v) for v in row) for row in rows)
 
 
 def csv_text(tally: Tally, table: str) -> str:
