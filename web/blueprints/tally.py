@@ -22,6 +22,7 @@ from web.errors import form_action
 from web.security import roles_required
 from web.settings import tally_policy
 from web.tallyview import MonthView, area_chart, month_view, score_histogram, team_trend_chart
+from web.ids import form_int
 
 bp = Blueprint("tally", __name__, url_prefix="/tally")
 
@@ -87,15 +88,15 @@ def publish_month(month: str) -> Response:
 @roles_required(*MANAGERS)
 def add(month: str) -> Response:
     session = db_session()
-    person = session.get(Agent, request.form.get("agent", type=int) or 0)
+    person = session.get(Agent, form_int("agent", 0))
     if person is None:
         abort(400)
     with form_action() as outcome:
         add_entry(session, tally_policy(), current_user, person, _month(month), request.form.get("kind", ""),
-                  request.form.get("note", ""), quantity=request.form.get("quantity", 1, type=int),
+                  request.form.get("note", ""), quantity=form_int("quantity", 1),
                   points=request.form.get("points", 0.0, type=float) or 0.0,
                   yuan=request.form.get("yuan", 0.0, type=float) or 0.0,
-                  call_id=request.form.get("call", type=int))
+                  call_id=form_int("call"))
     if not outcome.refused:
         flash(gettext("Recorded for %(agent)s.", agent=person.code), "ok")
     return _back(month)
@@ -119,4 +120,4 @@ def export(month: str, fmt: str, version: int | None = None) -> Response:
     if fmt != "csv" or table not in TABLES:
         abort(404)
     return send_file(io.BytesIO(csv_text(view.tally, table).encode("utf-8")), as_attachment=True,
-                     download_name=f"{name}-{table}.csv", mimetype="text/csv; charset=utf-8")
+                     download_name=f"{name}-{table}.csv", mimetype="text/csv")  # Flask adds the charset
