@@ -103,6 +103,18 @@ class LearningConfig(_Section):
     auto_activate: bool = Field(True, description="a newly trained version orders the queue at once")
 
 
+class SignInConfig(_Section):
+    """Back-off on password guessing (product defaults): after `free_failures` wrong passwords for
+    one user name within `window_minutes`, each further attempt waits `first_wait_s`, doubling up
+    to `max_wait_s`; one address gets `address_free_failures` across all user names."""
+
+    free_failures: int = Field(5, ge=1)
+    address_free_failures: int = Field(20, ge=1)
+    first_wait_s: float = Field(2.0, gt=0)
+    max_wait_s: float = Field(900.0, gt=0)
+    window_minutes: float = Field(15.0, gt=0)
+
+
 class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 5000
@@ -115,6 +127,9 @@ class WebConfig(_Section):
     default_locale: Literal["zh", "en"] = "zh"
     timezone: str = Field("Asia/Shanghai", description="time zone dates are shown in")
     secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (set behind TLS)")
+    session_hours: float = Field(10.0, gt=0, description="a sign-in lasts at most this long (product default: "
+                                 "a working day); signing out, a password change or deactivation ends it sooner")
+    sign_in: SignInConfig = Field(default_factory=SignInConfig)
 
 
 class Config(_Section):

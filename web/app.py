@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
@@ -9,7 +11,7 @@ from qa.config import Config
 from qa.db.session import Database, open_database
 from qa.scoring.loader import load_rules
 from qa.tally.policy import load_policy
-from web import db, errors, headers, i18n, settings
+from web import db, errors, headers, i18n, ids, settings
 from web.blueprints import (
     agreement,
     api,
@@ -34,6 +36,7 @@ csrf = CSRFProtect()
 def create_app(config: Config, database: Database | None = None) -> Flask:
     """An app serving `database` (default: the configured one, which the caller has migrated)."""
     app = Flask(__name__)
+    ids.init_app(app)
     app.config.update(
         SECRET_KEY=secret_key(config),
         SESSION_COOKIE_HTTPONLY=True,
@@ -44,6 +47,8 @@ def create_app(config: Config, database: Database | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=config.web.secure_cookies,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # The cookie's signature expires with the sign-in (web/security.py also checks the sign-in time).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.web.session_hours),
     )
     rules = load_rules(config.scoring.checklists_dir, config.scoring.template)
     app.config.update({settings.CONFIG: config, settings.RULES: rules, settings.POLICY: load_policy(

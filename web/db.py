@@ -40,6 +40,15 @@ def _close(commit: bool) -> None:
         block.__exit__(_Rollback, _Rollback(), None)
 
 
+def restart() -> Session:
+    """Roll back the request's work and go on in a fresh session: after a refused write (a
+    concurrent save that failed at flush) the old session can load nothing, yet the error page
+    still shows who is signed in. The signed-in user is loaded again, into the new session."""
+    _close(commit=False)
+    g.pop("_login_user", None)  # Flask-Login's per-request user: reloaded on next use
+    return db_session()
+
+
 def _after_request(response: Response) -> Response:
     _close(commit=response.status_code < 400)
     return response

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from qa.db.models import Agent, Call, ItemVerdict, User, call_time
 from qa.review import REVIEWABLE
+from web.ids import storable
 
 SAMPLED_EVERY = 4  # product default: one sampled passing call after every four risky ones
 PER_PAGE = 25
@@ -37,7 +38,7 @@ class QueueFilters:
                 return date.fromisoformat(args.get(name, ""))
             except ValueError:
                 return None
-        return cls(agent=args.get("agent", type=int), team=args.get("team", type=int),
+        return cls(agent=storable(args.get("agent", type=int)), team=storable(args.get("team", type=int)),
                    date_from=day("from"), date_to=day("to"), grade=args.get("grade", ""), item=args.get("item", ""),
                    disputed=args.get("disputed") == "1", order="wrong" if args.get("order") == "wrong" else "risk")
 

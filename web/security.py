@@ -1,26 +1,34 @@
-"""Who may see what: logins, roles, an agent's own calls, and the secret key that signs sessions."""
+"""Who may see what: logins, sessions that end, roles, an agent's own calls, and the secret key
+that signs sessions.
+
+A session cookie is signed, not stored, so ending a session takes state on the server: the cookie
+carries the user's session version and the moment of sign-in, and every request checks both
+(version still current, sign-in younger than web.session_hours)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, abort, jsonify, redirect, request, url_for
+from flask import Response, abort, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
-from flask_login import LoginManager, current_user, login_required
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy.orm.interfaces import ORMOption
 
 from qa.config import Config
-from qa.db.models import Call, User
+from qa.db.models import Call, User, utcnow
 from web.db import db_session
 from web.errors import wants_json
+from web.settings import qa_config
 
 STAFF = ("inspector", "manager", "admin")
 SECRET_FILE = "secret_key"
+SESSION_VERSION, SIGNED_IN_AT = "qa_sv", "qa_at"  # kept in the signed session cookie
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -39,8 +47,33 @@ def _unauthorized() -> Response | tuple[Response, int]:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The signed-in user, unless the session has ended: deactivated, signed out or password
+    changed since (session version), or signed in longer ago than web.session_hours."""
+    user = db_session().get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 19 else None
+    if user is None or not user.active or session.get(SESSION_VERSION) != user.session_version:
+        return None
+    signed_in = session.get(SIGNED_IN_AT)
+    if not isinstance(signed_in, (int, float)) or utcnow().timestamp() - signed_in > session_lifetime().total_seconds():
+        return None
+    return user
+
+
+def session_lifetime() -> timedelta:
+    return timedelta(hours=qa_config().web.session_hours)
+
+
+def sign_in(user: User) -> None:
+    """Start a fresh session for `user` (no fixation) that ends with its version or its lifetime."""
+    session.clear()
+    login_user(user)
+    session[SESSION_VERSION], session[SIGNED_IN_AT] = user.session_version, utcnow().timestamp()
+
+
+def sign_out(user: User) -> None:
+    """End this session and every other of the user's, so a copied cookie stops working too."""
+    user.end_sessions()
+    logout_user()
+    session.clear()
 
 
 # Flask-Login asks the user object these; the model stays free of web concerns.

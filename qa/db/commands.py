@@ -138,5 +138,34 @@ def users_passwd(config: Config, username: str, password_stdin: bool) -> None:
                 raise click.ClickException(f"no user {username}")
         password_hash = generate_password_hash(_new_password(password_stdin))
         with database.session() as session:
-            session.scalars(by_name).one().password_hash = password_hash
-    click.echo(f"password of {username} changed")
+            user = session.scalars(by_name).one()
+            user.password_hash = password_hash
+            user.end_sessions()
+    click.echo(f"password of {username} changed; their sessions have ended")
+
+
+def _set_active(config: Config, username: str, active: bool) -> None:
+    with connected(config) as database, database.session() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        user.active = active
+        user.end_sessions()
+
+
+@users.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def users_deactivate(config: Config, username: str) -> None:
+    """Stop a user signing in and end their sessions now; their calls and reviews are kept."""
+    _set_active(config, username, False)
+    click.echo(f"{username} deactivated; their sessions have ended")
+
+
+@users.command("activate")
+@click.argument("username")
+@click.pass_obj
+def users_activate(config: Config, username: str) -> None:
+    """Let a deactivated user sign in again."""
+    _set_active(config, username, True)
+    click.echo(f"{username} can sign in again")

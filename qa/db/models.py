@@ -37,6 +37,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -76,8 +81,15 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(10), default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Every signed-in session carries the version it began under; raising it (sign-out, password
+    # change, deactivation) ends them all, including cookies copied elsewhere.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     agent: Mapped[Agent | None] = relationship()
+
+    def end_sessions(self) -> None:
+        """End every session this user has signed in with, wherever its cookie is."""
+        self.session_version = (self.session_version or 0) + 1
 
 
 class Call(Base):
@@ -424,3 +436,19 @@ class PhraseDecision(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("item", "phrase", name="uq_phrase_decisions_item_phrase"),)
+
+
+class SignInAttempt(Base):
+    """One attempt to sign in (outcome ok, wrong, or refused while backing off); the back-off
+    on password guessing counts these, and they are the log of attempts."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(10))  # ok | wrong | throttled
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_sign_in_attempts_username_at", "username", "at"),
+                      Index("ix_sign_in_attempts_address_at", "address", "at"))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from qa.config import Config
-from qa.db.models import LearnedModel, PhraseDecision, User, utcnow
+from qa.db.models import LearnedModel, PhraseDecision, User, as_utc, utcnow
 from qa.db.session import Database
 from qa.learning.examples import labelled_calls, labelled_cases
 from qa.learning.predict import active_version
@@ -147,17 +147,12 @@ def due(session: Session, config: Config, now: datetime | None = None) -> bool:
     learning.retrain_every_hours old and calls were labelled after the newest trained one's data."""
     now = now or utcnow()
     last = session.scalar(select(func.max(LearnedModel.created_at)))
-    if last is not None and now - _aware(last) < timedelta(hours=config.learning.retrain_every_hours):
+    if last is not None and now - as_utc(last) < timedelta(hours=config.learning.retrain_every_hours):
         return False
     newest = session.scalar(select(func.max(LearnedModel.data_to)).where(LearnedModel.state == "ready"))
     labelled = labelled_calls(session)
-    fresh = [at for _, at in labelled if newest is None or _aware(at) > _aware(newest)]
+    fresh = [at for _, at in labelled if newest is None or as_utc(at) > as_utc(newest)]
     return len(labelled) >= config.learning.min_calls and bool(fresh)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def train_if_wanted(db: Database, config: Config, rules: RuleSet, check_schedule: bool) -> LearnedModel | None:

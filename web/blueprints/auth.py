@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from qa.db.models import User
-from web.db import db_session
+from web.db import database, db_session
 from web.i18n import LOCALES
-from web.security import safe_next
+from web.security import safe_next, sign_in, sign_out
+from web.settings import qa_config
+from web.signin import check_sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -28,23 +30,28 @@ def index() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if request.method == "GET":
         return render_template("login.html")
     username = request.form.get("username", "").strip()
-    user = db_session().scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, request.form.get("password", "")):
+    user_id, wait = check_sign_in(database(), username, request.form.get("password", ""), request.remote_addr or "",
+                                  qa_config().web.sign_in)
+    if wait:
+        seconds = math.ceil(wait)
+        page = render_template("login.html", username=username, error=gettext(
+            "Too many failed sign-ins: wait %(seconds)s seconds, then try again.", seconds=seconds))
+        return page, 429, {"Retry-After": str(seconds)}
+    if user_id is None:
         return render_template("login.html", error=gettext("Wrong user name or password."), username=username), 401
-    session.clear()  # a fresh session at every login (no fixation)
-    login_user(user)
+    user = db_session().get_one(User, user_id)
+    sign_in(user)
     return redirect(safe_next(request.args.get("next"), home_for(user)))
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    logout_user()
-    session.clear()
+    sign_out(current_user)
     return redirect(url_for("auth.login"))
 
 

@@ -19,6 +19,7 @@ from web.callview import turn_views
 from web.db import db_session
 from web.errors import form_action
 from web.security import STAFF, roles_required
+from web.ids import form_int
 
 bp = Blueprint("calibration", __name__, url_prefix="/calibration")
 
@@ -86,7 +87,7 @@ def rate_call(cal_id: int, call_id: int) -> str | Response:
 @roles_required(*MANAGERS)
 def decide_item(cal_id: int) -> Response:
     cal = _calibration_or_404(cal_id)
-    call_id = request.form.get("call", type=int) or 0
+    call_id = form_int("call", 0)
     with form_action() as outcome:
         decide(db_session(), current_user, cal, call_id, request.form.get("item", ""), request.form.get("verdict", ""),
                request.form.get("note", ""))

@@ -17,6 +17,7 @@ from web.errors import wants_json
 from web.i18n import STATE_LABELS, VERDICT_LABELS, number
 from web.security import audio_file, call_or_403, roles_required
 from web.settings import qa_config, scoring_template
+from web.ids import form_int
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 # What the call page shows, in two queries however many items and appeals the call has: the call with its
@@ -58,7 +59,7 @@ def _verdict_of(call_id: int, verdict_id: int) -> ItemVerdict:
 
 
 def _version() -> int:
-    version = request.form.get("version", type=int)
+    version = form_int("version")
     if version is None:
         abort(400)
     return version

@@ -23,6 +23,7 @@ from web.errors import form_action
 from web.i18n import AREA_LABELS, percent
 from web.security import roles_required
 from web.settings import qa_config
+from web.ids import form_int
 
 bp = Blueprint("learning", __name__, url_prefix="/learning")
 SHOWN_DECISIONS = 50
@@ -76,7 +77,7 @@ def train() -> Response:
 @bp.post("/activate")
 @roles_required(*MANAGERS)
 def activate_version() -> Response:
-    version = request.form.get("version", type=int)
+    version = form_int("version")
     with form_action() as outcome:
         activate(db_session(), version, current_user)
     if not outcome.refused:
@@ -93,7 +94,7 @@ def decide() -> Response:
     item, phrase = request.form.get("item", ""), request.form.get("phrase", "")
     with form_action() as outcome:
         decision = decide_phrase(db_session(), qa_config(), current_user, item, phrase, accept,
-                                 request.form.get("version", type=int))
+                                 form_int("version"))
     if not outcome.refused:
         flash(gettext("“%(phrase)s” added to %(item)s (%(note)s). It counts for calls scored after the workers "
                       "restart; “qa rescore” scores the calls awaiting review again.",

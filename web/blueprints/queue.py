@@ -13,6 +13,7 @@ from web.db import db_session
 from web.queries import QueueFilters, paginate, queue_count, queue_statement, verdict_summaries
 from web.security import STAFF, roles_required
 from web.settings import checklist_items, qa_config, scoring_template
+from web.ids import form_int
 
 bp = Blueprint("queue", __name__)
 
@@ -23,7 +24,7 @@ def index() -> str:
     session = db_session()
     filters = QueueFilters.from_args(request.args)
     zone = ZoneInfo(qa_config().web.timezone)
-    page = paginate(session, queue_statement(filters, zone), request.args.get("page", 1, type=int),
+    page = paginate(session, queue_statement(filters, zone), form_int("page", 1),
                     count=queue_count(filters, zone))
     return render_template(
         "queue.html", page=page, filters=filters, items=checklist_items(),

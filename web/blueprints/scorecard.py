@@ -24,6 +24,7 @@ from web.i18n import number
 from web.queries import paginate
 from web.security import STAFF, roles_required
 from web.settings import qa_config, scoring_template
+from web.ids import form_int
 
 bp = Blueprint("scorecard", __name__)
 
@@ -64,7 +65,7 @@ def agent(agent_id: int) -> str:
         [(g.name, g.min_score) for g in scoring_template().grades],
         gettext("Average confirmed score by month"))
     calls = paginate(session, select(Call).where(Call.agent_id == agent_id).order_by(call_time().desc(), Call.id.desc()),
-                     request.args.get("page", 1, type=int))
+                     form_int("page", 1))
     appeals = session.scalars(select(Appeal).join(Call).where(Call.agent_id == agent_id)
                               .options(joinedload(Appeal.verdict)).order_by(Appeal.created_at.desc())).all()
     return render_template("scorecard.html", agent=person, months=months, chart=chart,
