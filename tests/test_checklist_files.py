@@ -40,6 +40,7 @@ grades:
   - {name: 优秀, min_score: 90}
   - {name: 不合格, min_score: 0}
 """
+FORBID = GOOD.replace("type: require", "type: forbid") + "    context:\n"  # rules follow from line 13
 WIDE = {"COLUMNS": "200"}  # rich tables would shorten item ids to fit 80 columns
 
 # name: (checklist text, the one problem expected after "<file>:")
@@ -61,6 +62,24 @@ MALFORMED = {
     "duplicate_item_id": (GOOD + "\n".join(GOOD.splitlines()[6:]) + "\n",
                           "12: items[1].id: 'demo.hello' is already used by items[0]"),
     "wrong_schema": (GOOD.replace("qa.checklist/1", "qa.checklist/2"), "1: schema: Input should be 'qa.checklist/1'"),
+    # context rules of forbid items: the problem names the rule and the condition
+    "unknown_condition": (FORBID + "      - if: {softened: [抱歉]}\n        then: pass\n        reason: 致歉\n",
+                          "13: items[0].context[0].if: unknown condition softened (conditions: turn, hit,"),
+    "condition_of_the_wrong_kind": (FORBID + "      - if: {question: maybe}\n        then: pass\n        reason: 问句\n",
+                                    "13: items[0].context[0].if.question: Input should be a valid boolean"),
+    "bad_pattern_in_a_condition": (FORBID + "      - if: {turn: [抱歉, {regex: '(抱'}]}\n        then: pass\n"
+                                   "        reason: 致歉\n",
+                                   "13: items[0].context[0].if.turn[1].regex: invalid regular expression"),
+    "unknown_outcome": (FORBID + "      - if: {alone: true}\n        then: forgive\n        reason: 单独\n",
+                        "14: items[0].context[0].then: Input should be 'fatal', 'review', 'deduct' or 'pass'"),
+    "deduct_without_points": (FORBID + "      - if: {alone: true}\n        then: deduct\n        reason: 单独\n",
+                              "13: items[0].context[0]: then: deduct needs deduct: <points> above 0"),
+    "catch_all_rule_not_last": (FORBID + "      - then: review\n        reason: 其余\n      - if: {alone: true}\n"
+                                "        then: pass\n        reason: 单独\n",
+                                "7: items[0]: context[0] has no if: it takes every hit, so it must come last"),
+    "context_on_a_require_item": (GOOD + "    context:\n      - if: {alone: true}\n        then: pass\n"
+                                  "        reason: 单独\n",
+                                  "7: items[0]: context does not apply to a require item"),
 }
 
 

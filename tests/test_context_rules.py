@@ -1,0 +1,148 @@
+"""Severity from context: each condition form of a forbid item's context rules, and the real cases
+of issue 15 (in our own words, not the corpus text): polite limits are never 高压线, refusals that
+send the customer away are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scoring_rules import CLOSING, OPENING, make_call, verdict
+
+from qa.scoring.engine import score_transcript
+from qa.scoring.loader import RuleSet, load_checklist, load_rules
+from qa.scoring.scorecard import Scorecard
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def score(rules: RuleSet, *lines: tuple[str, str]) -> Scorecard:
+    """A call with the standard opening and closing around these (role, text) lines."""
+    timed = [(role, 5.0 + 5 * i, 9.0 + 5 * i, text, 1.0) for i, (role, text) in enumerate(lines)]
+    closing = (CLOSING[0], 10.0 + 5 * len(lines), 13.0 + 5 * len(lines), *CLOSING[3:])
+    return score_transcript(make_call(OPENING, *timed, closing), rules, "inbound")
+
+
+# --- the issue's real cases, paraphrased ----------------------------------------------------------
+
+@pytest.mark.parametrize("said", [
+    "实在抱歉，凭电话号码是没办法查到订单的。",  # apology, then the limit
+    "这个地址没办法帮您改了，物流信息里有快递员的电话，您可以打给他商量一下。",  # an alternative
+    "不好意思，我们这边没有办法，最晚可以给您延到下周五。",  # apology and an option
+])
+def test_a_limit_explained_politely_is_not_fatal(rules: RuleSet, said: str) -> None:
+    card = score(rules, ("customer", "能帮我处理一下吗？"), ("agent", said))
+    v = verdict(card, "forbidden.dismissive")
+    assert v.verdict == "pass" and not card.fatal
+    assert "说明限制" in v.reason and "004:L312" in v.reason
+    assert v.evidence[0].matched in ("没办法", "没有办法")  # the inspector still sees what was said
+
+
+def test_a_sound_alike_of_a_taboo_phrase_goes_to_an_inspector_not_to_zero(rules: RuleSet) -> None:
+    # 虽然你 sounds like 谁让你 (sh/s and -ng/-n folded) but is a reassurance.
+    card = score(rules, ("agent", "您放心，虽然你那边物流还没更新，包裹还在路上呢。"))
+    v = verdict(card, "forbidden.questioning")
+    assert (v.verdict, v.fatal) == ("fail", False) and not card.fatal
+    assert v.confidence <= 0.5 and "forbidden.questioning" in card.needs_review
+    assert "读音相近" in v.reason
+
+
+def test_a_question_repeating_the_customer_is_not_a_refusal(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "重启以后游戏还是没办法玩。"), ("agent", "还是没办法玩吗？我帮您再看一下。"))
+    v = verdict(card, "forbidden.dismissive")
+    assert v.verdict == "pass" and "问句" in v.reason
+
+
+@pytest.mark.parametrize("said", ["我不能给你改，你自己去弄吧。", "我不能帮您办，那就这样吧。"])
+def test_i_cannot_that_sends_the_customer_away_is_fatal(rules: RuleSet, said: str) -> None:
+    card = score(rules, ("customer", "那这个怎么办？"), ("agent", said))
+    v = verdict(card, "forbidden.negative_language")
+    assert (v.verdict, v.fatal) == ("fail", True) and card.fatal
+    assert "004:L316" in v.reason and card.score == 0
+
+
+def test_i_cannot_said_with_an_explanation_stays_an_ordinary_deduction(rules: RuleSet) -> None:
+    card = score(rules, ("agent", "我不能直接给您退，年费是系统扣的，我帮您申请减免。"))
+    v = verdict(card, "forbidden.negative_language")
+    assert (v.verdict, v.fatal, v.deduct) == ("fail", False, 2) and not card.fatal
+
+
+# --- each condition form --------------------------------------------------------------------------
+
+def test_turn_a_dismissal_in_the_same_turn_makes_a_limit_fatal(rules: RuleSet) -> None:
+    card = score(rules, ("agent", "没办法，随便你。"))
+    v = verdict(card, "forbidden.dismissive")
+    assert v.fatal and "打发客户" in v.reason
+
+
+def test_alone_a_bare_refusal_is_fatal(rules: RuleSet) -> None:
+    assert score(rules, ("customer", "真的没有别的办法了吗？"), ("agent", "没办法。")).fatal
+
+
+def test_repeats_customer_confirming_the_customers_words_is_not_counted(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "下单以后就没有办法取消了是吧"), ("agent", "是的，下单以后就没有办法取消了，我给您说下流程。"))
+    v = verdict(card, "forbidden.dismissive")
+    assert v.verdict == "pass" and "复述" in v.reason
+
+
+def test_a_limit_with_neither_apology_nor_dismissal_needs_review(rules: RuleSet) -> None:
+    card = score(rules, ("agent", "这个月的账单没办法再改了。"))
+    v = verdict(card, "forbidden.dismissive")
+    assert (v.verdict, v.fatal, v.deduct) == ("fail", False, 2) and not card.fatal
+    assert v.confidence == pytest.approx(0.6) and "forbidden.dismissive" in card.needs_review
+    assert "质检员" in v.reason
+
+
+def test_hit_an_outright_dismissal_is_fatal_even_after_an_apology(rules: RuleSet) -> None:
+    assert verdict(score(rules, ("agent", "不好意思，你爱怎样就怎样。")), "forbidden.dismissive").fatal
+
+
+@pytest.mark.parametrize(("customer", "agent", "expected"), [
+    ("好的，那我明天再打过来。", "哈哈，没问题，我帮您记下来了。", "pass"),  # friendly laughter
+    ("你们这是什么态度，我要投诉！", "呵呵。", "fail"),  # laughter at a complaint: review
+])
+def test_laughter_counts_only_after_a_complaint_and_never_fatally(rules: RuleSet, customer: str, agent: str,
+                                                                   expected: str) -> None:
+    card = score(rules, ("customer", customer), ("agent", agent))
+    v = verdict(card, "forbidden.insult")
+    assert v.verdict == expected and not card.fatal and "004:L314" in v.reason
+    if expected == "fail":
+        assert not v.fatal and v.confidence <= 0.5
+
+
+def test_a_hit_no_rule_takes_keeps_the_items_own_weight(rules: RuleSet) -> None:
+    card = score(rules, ("agent", "你这样都不知道吗？"))  # 质疑: a question by nature, still fatal
+    assert verdict(card, "forbidden.questioning").fatal and card.fatal
+
+
+CUSTOM = """\
+schema: qa.checklist/1
+id: demo
+version: 1
+name: 演示
+area: forbidden
+items:
+  - id: demo.limit
+    name: 限制
+    type: forbid
+    match: [没办法]
+    fatal: true
+    context:
+      - if: {turn: [抱歉]}
+        then: deduct
+        deduct: 3
+        reason: 致歉后说明限制
+"""
+
+
+def test_deduct_turns_a_fatal_hit_into_its_own_points(tmp_path: Path) -> None:
+    (tmp_path / "demo.yaml").write_text(CUSTOM, encoding="utf-8")
+    custom = load_rules(tmp_path)
+    polite = score(custom, ("agent", "抱歉，没办法改。"))
+    curt = score(custom, ("agent", "没办法改。"))
+    assert (verdict(polite, "demo.limit").deduct, polite.fatal, polite.score) == (3, False, 97)
+    assert curt.fatal and verdict(curt, "demo.limit").reason == "说了 1 次"
+    assert load_checklist(tmp_path / "demo.yaml").checklist.items[0].context[0].then == "deduct"
