@@ -76,6 +76,7 @@ class PartFigures:
     applicable: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sessions: set[str] = field(default_factory=set)
     fatal_sessions: set[str] = field(default_factory=set)
+    passes_on_customer_words: int = 0
     hits: list[Hit] = field(default_factory=list)
 
 
@@ -127,6 +128,7 @@ def tally(conversation: Conversation, card: Scorecard, items: list[str], figures
             continue
         figures.applicable[v.item] += 1
         figures.fails[v.item] += v.verdict == "fail"
+        figures.passes_on_customer_words += v.verdict == "pass" and any(e.role == "customer" for e in v.evidence)
     for v in card.verdicts:
         if v.verdict == "fail" and v.fatal:
             figures.fatal_sessions.add(conversation.session)
@@ -171,6 +173,7 @@ def report(name: str, figures: PartFigures, labels: dict[tuple[str, int], Label]
             print(f"{item:40} {figures.fails[item] / figures.applicable[item]:9.1%}")
     share = len(figures.fatal_sessions) / figures.conversations if figures.conversations else 0.0
     print(f"conversations with a fatal verdict: {len(figures.fatal_sessions)} ({share:.2%})")
+    print(f"verdicts passed on the customer's words: {figures.passes_on_customer_words}")
     if show_hits:
         for hit in figures.hits:
             label = labels.get((hit.session, hit.turn))
@@ -185,6 +188,7 @@ def report(name: str, figures: PartFigures, labels: dict[tuple[str, int], Label]
     print(f"labelled true violations still fatal: {figures_p['labelled_violations_fatal']} "
           f"of {figures_p['labelled_violations']}")
     return {"conversations": figures.conversations, "fatal_share": share,
+            "passes_on_customer_words": figures.passes_on_customer_words,
             "fail_rate": {i: figures.fails[i] / figures.applicable[i] for i in items if figures.applicable[i]},
             **figures_p}
 
