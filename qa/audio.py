@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -27,6 +27,7 @@ class DecodedAudio:
     codec: str
     container: str
     note: str | None = None
+    warnings: list[str] = field(default_factory=list)  # what was repaired while decoding, for the reviewer
 
     @property
     def channels(self) -> int:
@@ -36,8 +37,10 @@ class DecodedAudio:
     def duration(self) -> float:
         return self.samples.shape[1] / self.sample_rate
 
-    def mono(self) -> np.ndarray:
-        return self.samples.mean(axis=0) if self.channels > 1 else self.samples[0]
+    def mono(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """Samples start:end mixed down to one channel (a view when there is one already)."""
+        window = self.samples[:, start:end]
+        return window.mean(axis=0) if self.channels > 1 else window[0]
 
 
 def _wav_missing_bytes(path: Path) -> int:
@@ -63,15 +66,82 @@ def _wav_missing_bytes(path: Path) -> int:
     return 0
 
 
-def _is_duplicated_mono(samples: np.ndarray) -> bool:
+# AMR's comfort-noise (DTX/SID) frames are not implemented in FFmpeg's own AMR decoders, which
+# refuse every packet of a call's silences; the opencore decoders shipped with PyAV decode them.
+PREFERRED_DECODERS = {"amrnb": "libopencore_amrnb", "amrwb": "libopencore_amrwb"}
+BAD_PACKETS_WARN = 0.05  # share of packets that could not be decoded above which the call carries a warning
+_BLOCK = 1 << 20  # samples per block when scanning the decoded audio
+
+
+def _is_duplicated_mono(samples: np.ndarray, peak: float) -> bool:
     """Stereo files whose two channels carry the same signal are mono calls in disguise."""
-    left, right = samples
-    scale = max(float(np.abs(left).max()), float(np.abs(right).max()), 1e-9)
-    return float(np.abs(left - right).max()) / scale < 1e-3
+    scale = max(peak, 1e-9)
+    return all(float(np.abs(samples[0, i:i + _BLOCK] - samples[1, i:i + _BLOCK]).max()) / scale < 1e-3
+               for i in range(0, samples.shape[1], _BLOCK))
+
+
+class _Samples:
+    """Decoded chunks written into one preallocated (channels, n) float32 array, so a long call is
+    held once (a list of chunks joined at the end would be held twice); the array grows only when
+    the container declared no length or a wrong one."""
+
+    def __init__(self, channels: int, expected: int) -> None:
+        self.array = np.zeros((channels, max(expected, 1 << 16)), dtype=np.float32)
+        self.size = 0
+        self.peak = 0.0  # the largest absolute sample so far
+
+    def append(self, chunk: np.ndarray) -> None:
+        self.peak = max(self.peak, float(np.abs(chunk).max(initial=0.0)))
+        end = self.size + chunk.shape[1]
+        if end > self.array.shape[1]:
+            grown = np.zeros((self.array.shape[0], max(end, self.array.shape[1] * 3 // 2)), dtype=np.float32)
+            grown[:, :self.size] = self.array[:, :self.size]
+            self.array = grown
+        self.array[:, self.size:end] = chunk
+        self.size = end
+
+    def silence(self, count: int) -> None:
+        self.append(np.zeros((self.array.shape[0], count), dtype=np.float32))
+
+    def result(self) -> np.ndarray:
+        """The samples decoded; a buffer much larger than them is not kept alive behind a view."""
+        kept = self.array[:, :self.size]
+        return kept.copy() if self.size < 0.9 * self.array.shape[1] else kept
+
+
+def _decoder(stream: av.audio.stream.AudioStream) -> av.CodecContext:
+    """The stream's own decoder, or one that decodes more of it (PREFERRED_DECODERS)."""
+    preferred = PREFERRED_DECODERS.get(stream.codec_context.name)
+    if preferred not in av.codecs_available:
+        return stream.codec_context
+    context = av.CodecContext.create(preferred, "r")
+    context.sample_rate = stream.rate
+    context.layout = stream.codec_context.layout
+    return context
+
+
+def _finite(frame: av.AudioFrame) -> tuple[av.AudioFrame, int]:
+    """The frame with NaN and ±inf samples (only float formats can hold them) set to 0, and how many
+    there were: one NaN would otherwise make the whole call's peak NaN, and so "silent"."""
+    if frame.format.name not in ("flt", "fltp", "dbl", "dblp"):
+        return frame, 0
+    data = frame.to_ndarray()
+    bad = ~np.isfinite(data)
+    count = int(bad.sum())
+    if not count:
+        return frame, 0
+    data[bad] = 0
+    clean = av.AudioFrame.from_ndarray(data, format=frame.format.name, layout=frame.layout.name)
+    clean.sample_rate, clean.pts, clean.time_base = frame.sample_rate, frame.pts, frame.time_base
+    return clean, count
 
 
 def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAudio:
-    """Decode `path`; raise CallError with a one-line reason for anything unusable."""
+    """Decode `path`; raise CallError with a one-line reason for anything unusable.
+
+    A packet that cannot be decoded is skipped and its time kept as silence; the count is in
+    `warnings` when it is over BAD_PACKETS_WARN of the packets, as is any non-finite sample set to 0.
+    """
     config = config or AudioConfig()
     path = Path(path)
     if not path.exists():
@@ -84,6 +154,7 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise CallError(path, f"not a readable audio file ({exc.__class__.__name__}: {exc})") from exc
+    limit = f"the {config.max_duration_s / 3600:g} h limit (audio.max_duration_s)"
     with container:
         if not container.streams.audio:
             raise CallError(path, "the file has no audio stream")
@@ -91,59 +162,74 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
         declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
             container.duration / av.time_base if container.duration else 0.0)
         if declared_s > config.max_duration_s:  # refused before decoding: memory stays small
-            raise CallError(path, f"{declared_s / 3600:.1f} h long, over the {config.max_duration_s / 3600:g} h limit "
-                                  "(audio.max_duration_s)")
+            raise CallError(path, f"{declared_s / 3600:.1f} h long, over {limit}")
         source_channels = stream.channels or 1
         layout = "stereo" if source_channels == 2 else "mono"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=config.sample_rate)
-        chunks: list[np.ndarray] = []
-        decoded = 0
+        samples = _Samples(2 if layout == "stereo" else 1, int(declared_s * config.sample_rate * 1.01))
         max_samples = int(config.max_duration_s * config.sample_rate)
+        decoder = _decoder(stream)
+        packets = bad_packets = non_finite = 0
         try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunk = out.to_ndarray()
-                    decoded += chunk.shape[1]
-                    if decoded > max_samples:
-                        raise CallError(
-                            path, f"longer than the {config.max_duration_s / 3600:g} h limit (audio.max_duration_s)"
-                        )
-                    chunks.append(chunk)
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+                try:
+                    frames = decoder.decode(packet)
+                except av.error.FFmpegError:  # e.g. a frame type this decoder lacks: skipped, its time kept
+                    bad_packets += 1
+                    if packet.duration and packet.time_base:
+                        samples.silence(int(packet.duration * packet.time_base * config.sample_rate))
+                    continue
+                for frame in frames:
+                    frame, count = _finite(frame)
+                    non_finite += count
+                    for out in resampler.resample(frame):
+                        samples.append(out.to_ndarray())
+                        if samples.size > max_samples:
+                            raise CallError(path, f"longer than {limit}")
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                samples.append(out.to_ndarray())
         except av.error.FFmpegError as exc:
-            done = sum(c.shape[1] for c in chunks) / config.sample_rate
+            done = samples.size / config.sample_rate
             raise CallError(path, f"corrupt or truncated audio: decoding failed after {done:.1f} s ({exc})") from exc
         codec = stream.codec_context.name
         container_name = container.format.name
         source_rate = stream.rate or config.sample_rate
 
-    if not chunks or sum(c.shape[1] for c in chunks) == 0:
+    if bad_packets and bad_packets == packets:
+        raise CallError(path, f"corrupt audio: none of its {packets} packets could be decoded")
+    if samples.size == 0:
         raise CallError(path, "zero-length recording: no audio samples")
-    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    duration = samples.shape[1] / config.sample_rate
+    duration = samples.size / config.sample_rate
     if container_name == "wav" and (missing := _wav_missing_bytes(path)):
         raise CallError(path, f"truncated file: {missing} bytes of audio declared in the header are missing "
                               f"({duration:.1f} s present)")
-    peak = float(np.abs(samples).max())
-    peak_dbfs = 20 * np.log10(peak) if peak > 0 else float("-inf")
+    peak_dbfs = 20 * np.log10(samples.peak) if samples.peak > 0 else float("-inf")
     if peak_dbfs < config.silence_dbfs:
         raise CallError(path, f"silent recording: peak level {peak_dbfs:.0f} dBFS over {duration:.1f} s")
 
+    warnings = []
+    if bad_packets > BAD_PACKETS_WARN * packets:
+        warnings.append(f"{bad_packets} of {packets} audio packets could not be decoded and count as silence")
+    if non_finite:
+        warnings.append(f"{non_finite} non-finite samples (NaN or infinite) set to 0")
     note = None
+    decoded = samples.result()
     if source_channels > 2:
         note = f"{source_channels} channels mixed down to mono"
-    elif samples.shape[0] == 2 and _is_duplicated_mono(samples):
-        samples = samples[:1]
+    elif decoded.shape[0] == 2 and _is_duplicated_mono(decoded, samples.peak):
+        decoded = decoded[:1].copy()
         note = "both channels carry the same signal: treated as mono"
+    del samples  # the decoding buffer, when a channel was copied out of it
     return DecodedAudio(
         path=str(path),
         sha256=sha256_of(path),
-        samples=samples,
+        samples=decoded,
         sample_rate=config.sample_rate,
         source_rate=source_rate,
         source_channels=source_channels,
         codec=codec,
         container=container_name,
         note=note,
+        warnings=warnings,
     )

@@ -97,6 +97,7 @@ class SpeechPipeline:
                 "codec": audio.codec,
                 "container": audio.container,
                 "note": audio.note,
+                "warnings": audio.warnings,
             },
             asr=self.transcriber.describe(),
             diarization={"method": method, "num_speakers": len(speakers), "stereo_roles": stereo_roles},

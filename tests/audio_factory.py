@@ -22,12 +22,13 @@ def _as_sample_format(samples: np.ndarray, fmt: str) -> np.ndarray:
     return samples.astype(np.float32)
 
 
-def encode(samples: np.ndarray, rate: int, path: Path, codec: str, container: str | None = None) -> Path:
-    """Encode (channels, n) float samples to `path` with an ffmpeg encoder."""
+def encode(samples: np.ndarray, rate: int, path: Path, codec: str, container: str | None = None,
+           options: dict[str, str] | None = None) -> Path:
+    """Encode (channels, n) float samples to `path` with an ffmpeg encoder and its `options`."""
     channels = samples.shape[0]
     layout = {1: "mono", 2: "stereo", 6: "5.1"}[channels]
     with av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate, layout=layout)
+        stream = out.add_stream(codec, rate=rate, layout=layout, options=options or {})
         fmt = stream.codec_context.codec.audio_formats[0].name
         frame_size = stream.codec_context.frame_size or 1024
         pcm = _as_sample_format(samples, fmt)
