@@ -7,6 +7,7 @@ while a call is being transcribed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from qa.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another one (the worker, the web app)
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the data directory and the SQLite file: their owner's only
 
 
 class Database:
@@ -56,13 +58,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by its owner only, before SQLite does with
+    the umask's usual 0644: it holds recordings' transcripts and password hashes. SQLite gives its
+    -wal and -shm files the same mode. An existing file keeps the mode its owner chose."""
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+
+
 def open_database(config: Config) -> Database:
     """Connect to `config.database()`: SQLite in the data directory by default, else any SQLAlchemy URL."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     url = make_url(config.database())
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(url.database))
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

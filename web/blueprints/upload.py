@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -31,13 +31,17 @@ class FileResult:
 
 
 def _metadata(upload: FileStorage | None) -> MetadataSheet | None:
-    """The CSV read by the product's reader (which knows the encodings Excel writes)."""
+    """The CSV read by the product's reader (which knows the encodings Excel writes). Its problems
+    name the uploaded file, as the person knows it, not the server's temporary copy."""
     if upload is None or not upload.filename:
         return None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "metadata.csv"
         upload.save(path)
-        return read_metadata_csv(path)
+        sheet = read_metadata_csv(path)
+    copy, name = f"{path}:", safe_name(upload.filename)
+    return replace(sheet, problems=[f"{name}:{p.removeprefix(copy)}" if p.startswith(copy) else p
+                                    for p in sheet.problems])
 
 
 def _ingest(upload: FileStorage, sheet: MetadataSheet | None) -> FileResult:
