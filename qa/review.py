@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -46,6 +46,14 @@ class Conflict(ReviewError):
 
     def __init__(self, by: str, at: datetime) -> None:
         super().__init__("stale", f"changed by {by} at {at:%H:%M} UTC; reload and try again", by=by, at=at)
+
+
+class AppealDecided(Conflict):
+    """Someone decided the appeal first (HTTP 409): says who, when and what they decided."""
+
+    def __init__(self, by: str, at: datetime, state: str) -> None:
+        ReviewError.__init__(self, "appeal_decided", f"{by} already decided this appeal ({state}) at {at:%H:%M} UTC",
+                             by=by, at=at, state=state)
 
 
 class InvalidAction(ReviewError):
@@ -185,21 +193,39 @@ def file_appeal(session: Session, user: User, verdict: ItemVerdict, reason: str)
     return appeal
 
 
+def _appeal_decided(session: Session, appeal: Appeal) -> AppealDecided:
+    """The refusal for an appeal that is no longer open, read fresh from the database."""
+    session.refresh(appeal)
+    decider = session.get(User, appeal.decided_by) if appeal.decided_by else None
+    return AppealDecided(by=(decider.display_name or decider.username) if decider else "?",
+                         at=appeal.decided_at or utcnow(), state=appeal.state)
+
+
 def decide_appeal(session: Session, user: User, appeal: Appeal, upheld: bool, comment: str,
                   template: ScoringTemplate) -> Appeal:
-    """Another inspector upholds (the item's verdict flips, the score is recomputed) or rejects."""
+    """Another inspector upholds (the item's verdict flips, the score is recomputed) or rejects.
+
+    The decision is a compare-and-set on the appeal still being open, so of two people deciding at
+    once exactly one succeeds and the other is told who decided and when (on SQLite the second
+    writer waits for the first; on PostgreSQL its UPDATE re-reads the committed row)."""
     _require_reviewer(user)
     verdict = appeal.verdict
     call = verdict.call
     if appeal.state != "open":
-        raise InvalidAction("already_decided", "this appeal has already been decided", state=appeal.state)
+        raise _appeal_decided(session, appeal)
     if call.review is not None and call.review.inspector_id == user.id:
         raise PermissionDenied("own_confirmation", "the inspector who confirmed the call cannot decide its appeal")
     if not comment.strip():
         raise InvalidAction("decision_needs_comment", "a decision needs a comment")
     before = {"appeal": appeal.state, "final_verdict": verdict.final_verdict, **_score_state(call)}
-    appeal.state = "upheld" if upheld else "rejected"
-    appeal.decided_by, appeal.decision_comment, appeal.decided_at = user.id, comment.strip(), utcnow()
+    decided = session.execute(
+        update(Appeal).where(Appeal.id == appeal.id, Appeal.state == "open")
+        .values(state="upheld" if upheld else "rejected", decided_by=user.id, decision_comment=comment.strip(),
+                decided_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise _appeal_decided(session, appeal)
+    session.refresh(appeal)
     if upheld:
         verdict.final_verdict, verdict.reviewed_by = FLIPPED[verdict.verdict], user.id
         call.score, call.grade, call.fatal = score_of(call.verdicts, template)

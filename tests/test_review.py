@@ -9,6 +9,7 @@ from webworld import World
 
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, User
 from qa.review import (
+    AppealDecided,
     Conflict,
     InvalidAction,
     PermissionDenied,
@@ -160,8 +161,9 @@ def test_appeal_once_decided_by_another_inspector(world: World) -> None:
         assert actions[-2:] == [("file_appeal", world.users["agent1"]), ("decide_appeal", world.users["insp2"])]
         decided = _audit(s, call.id)[-1]
         assert decided.before["score"] == 80.0 and decided.after["score"] == 90.0
-        with pytest.raises(InvalidAction):
+        with pytest.raises(AppealDecided) as again:  # a decided appeal says who decided it, and when
             decide_appeal(s, _user(s, world, "manager1"), appeal, False, "改主意", world.rules.template)
+        assert (again.value.params["by"], again.value.params["state"]) == ("赵质检", "upheld")
         assert s.scalar(select(func.count()).select_from(Appeal)) == 1
 
 

@@ -8,14 +8,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import Flask, Response, flash, jsonify, render_template, request
-from flask_babel import format_time, gettext, lazy_gettext
+from flask_babel import format_datetime, format_time, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from qa.review import Conflict, InvalidAction, PermissionDenied, ReviewError
+from qa.review import AppealDecided, Conflict, InvalidAction, PermissionDenied, ReviewError
+from web import db
 from web.db import db_session
+from web.i18n import APPEAL_LABELS
 
-STATUS = {PermissionDenied: 403, Conflict: 409, InvalidAction: 400}
+STATUS = ((PermissionDenied, 403), (Conflict, 409), (InvalidAction, 400))
 MESSAGES = {
     "not_reviewer": lazy_gettext("Only inspectors and managers review calls."),
     "not_reviewable": lazy_gettext("This call is no longer awaiting review."),
@@ -27,7 +29,6 @@ MESSAGES = {
     "not_failed": lazy_gettext("Only failed items can be appealed."),
     "already_appealed": lazy_gettext("This item has already been appealed."),
     "reason_required": lazy_gettext("An appeal needs a reason."),
-    "already_decided": lazy_gettext("This appeal has already been decided."),
     "own_confirmation": lazy_gettext("You confirmed this call, so another inspector must decide its appeal."),
     "not_manager": lazy_gettext("Only managers publish tallies and record entries."),
     "unchanged": lazy_gettext("The latest published version already has these figures."),
@@ -72,6 +73,10 @@ def wants_json() -> bool:
 
 
 def review_message(error: ReviewError) -> str:
+    if isinstance(error, AppealDecided):
+        return gettext("%(by)s already decided this appeal (%(state)s) at %(time)s; nothing was changed.",
+                       by=error.params["by"], state=str(APPEAL_LABELS.get(error.params["state"], error.params["state"])),
+                       time=format_datetime(error.params["at"], "yyyy-MM-dd HH:mm"))
     if isinstance(error, Conflict):
         return gettext("Changed by %(by)s at %(time)s; please reload and try again.",
                        by=error.params["by"], time=format_time(error.params["at"], "HH:mm"))
@@ -104,7 +109,8 @@ def refuse(status: int, message: str) -> tuple[Response | str, int]:
 
 
 def _review_error(error: ReviewError) -> tuple[Response | str, int]:
-    return refuse(STATUS[type(error)], review_message(error))
+    db.restart()  # nothing of the refused action is kept, and the page can still load the user
+    return refuse(next(status for kind, status in STATUS if isinstance(error, kind)), review_message(error))
 
 
 def _csrf_error(_error: CSRFError) -> tuple[Response | str, int]:
