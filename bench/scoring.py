@@ -17,33 +17,98 @@ import json
 import os
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qa.config import load_config
 from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.engine import score_transcript
-from qa.scoring.loader import load_rules
+from qa.scoring.loader import RuleSet, load_rules
+from qa.scoring.scorecard import Scorecard
 from qa.transcript import Transcript, to_json
 
 SAMPLES = REPO_ROOT / "samples"
 AREAS = ("greeting", "closing", "courtesy", "forbidden", "acoustic")
 
 
-def transcripts(directory: Path | None, truths: list[dict]) -> list[Transcript]:
+def transcripts(directory: Path | None, truths: list[dict], calls_dir: Path = SAMPLES / "calls",
+                cache: Path = REPO_ROOT / "out" / "bench-transcripts") -> list[Transcript]:
+    """Transcripts of the calls: read from `directory`, or made by the speech pipeline (and kept)."""
     if directory:
         return [Transcript.load(directory / f"{t['call_id']}.json") for t in truths]
     from qa.pipeline import SpeechPipeline
 
     pipeline = SpeechPipeline(load_config())
     made = []
-    cache = REPO_ROOT / "out" / "bench-transcripts"
     cache.mkdir(parents=True, exist_ok=True)
     for truth in truths:
-        transcript = pipeline.process(SAMPLES / "calls" / f"{truth['call_id']}.wav")
+        transcript = pipeline.process(calls_dir / f"{truth['call_id']}.wav")
         (cache / f"{truth['call_id']}.json").write_text(to_json(transcript), encoding="utf-8")
         made.append(transcript)
     print(f"(transcripts kept in {cache}; pass --transcripts {cache} to skip transcription)")
     return made
+
+
+@dataclass
+class Agreement:
+    """How far the checklists' verdicts agree with the expected ones, over some calls."""
+
+    calls: int = 0
+    agree: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    items_right: int = 0
+    items_total: int = 0
+    directions_right: int = 0
+    false_forbidden: int = 0
+    customer_evidence: int = 0
+    cards: dict[str, Scorecard] = field(default_factory=dict)  # call id -> its scorecard
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "agreement_by_area": {a: self.agree[a] / self.calls for a in AREAS},
+            "item_agreement": self.items_right / self.items_total,
+            "direction_inferred_right": self.directions_right / self.calls,
+            "false_forbidden_hits": self.false_forbidden,
+            "failed_verdicts_resting_on_customer_words": self.customer_evidence,
+        }
+
+    def print(self) -> None:
+        summary = self.summary()
+        for area in AREAS:
+            print(f"calls whose {area:9} verdicts all agree with the truth   {summary['agreement_by_area'][area]:.0%}")
+        print(f"item verdicts agreeing with the truth                     {summary['item_agreement']:.1%}")
+        print(f"call direction inferred right                             {summary['direction_inferred_right']:.0%}")
+        print(f"false forbidden-phrase hits                               {self.false_forbidden}")
+        print(f"failed verdicts resting on the customer's words           {self.customer_evidence}")
+
+
+def compare(truths: list[dict], calls: list[Transcript], rules: RuleSet) -> Agreement:
+    """Score each call (direction inferred, as for a bare recording) against its truth's expected
+    verdicts, printing a row per call: per area agree or DIFFER, the score, the disagreements."""
+    found = Agreement()
+    print(f"{'call':34} " + " ".join(f"{a:>9}" for a in AREAS) + "  score grade  disagreements")
+    for truth, transcript in zip(truths, calls):
+        card = score_transcript(transcript, rules)
+        found.calls += 1
+        found.directions_right += card.facts["direction"] == truth["direction"]
+        expected = truth["expected_verdicts"]
+        wrong = [v.item for v in card.verdicts if v.verdict != expected[v.item]]
+        found.items_right += len(card.verdicts) - len(wrong)
+        found.items_total += len(card.verdicts)
+        row = []
+        for area in AREAS:
+            ok = not any(v.area == area and v.item in wrong for v in card.verdicts)
+            found.agree[area] += ok
+            row.append("agree" if ok else "DIFFER")
+        found.false_forbidden += sum(v.area == "forbidden" and v.verdict == "fail" and expected[v.item] == "pass"
+                                     for v in card.verdicts)
+        found.customer_evidence += sum(e.role == "customer" for v in card.verdicts if v.verdict == "fail"
+                                       and v.area in ("forbidden", "courtesy") for e in v.evidence)
+        print(f"{truth['call_id']:34} " + " ".join(f"{r:>9}" for r in row)
+              + f"  {card.score:5g} {card.grade:4}{' 高压线' if card.fatal else ''} {', '.join(wrong)}")
+        found.cards[truth["call_id"]] = card
+    return found
 
 
 def main() -> None:
@@ -57,27 +122,7 @@ def main() -> None:
     rules = load_rules()
     calls = transcripts(args.transcripts, truths)
 
-    agree: dict[str, int] = defaultdict(int)
-    items_right = items_total = false_forbidden = customer_evidence = directions_right = 0
-    print(f"{'call':28} " + " ".join(f"{a:>9}" for a in AREAS) + "  score grade  disagreements")
-    for truth, transcript in zip(truths, calls):
-        card = score_transcript(transcript, rules)  # direction inferred, as for a bare recording
-        directions_right += card.facts["direction"] == truth["direction"]
-        expected = truth["expected_verdicts"]
-        wrong = [v.item for v in card.verdicts if v.verdict != expected[v.item]]
-        items_right += len(card.verdicts) - len(wrong)
-        items_total += len(card.verdicts)
-        row = []
-        for area in AREAS:
-            ok = not any(v.area == area and v.item in wrong for v in card.verdicts)
-            agree[area] += ok
-            row.append("agree" if ok else "DIFFER")
-        false_forbidden += sum(v.area == "forbidden" and v.verdict == "fail" and expected[v.item] == "pass"
-                               for v in card.verdicts)
-        customer_evidence += sum(e.role == "customer" for v in card.verdicts if v.verdict == "fail"
-                                 and v.area in ("forbidden", "courtesy") for e in v.evidence)
-        print(f"{truth['call_id']:28} " + " ".join(f"{r:>9}" for r in row)
-              + f"  {card.score:5g} {card.grade:4} {', '.join(wrong)}")
+    found = compare(truths, calls, rules)
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -88,24 +133,10 @@ def main() -> None:
         scored += len(calls)
     rate = scored / (time.perf_counter() - started)
 
-    summary = {
-        "calls": len(calls),
-        "items": len(rules.items()),
-        "agreement_by_area": {a: agree[a] / len(calls) for a in AREAS},
-        "item_agreement": items_right / items_total,
-        "direction_inferred_right": directions_right / len(calls),
-        "false_forbidden_hits": false_forbidden,
-        "failed_verdicts_resting_on_customer_words": customer_evidence,
-        "transcripts_per_second_one_core": rate,
-    }
+    summary = {**found.summary(), "items": len(rules.items()), "transcripts_per_second_one_core": rate}
     print(f"\n{len(calls)} calls, {len(rules.items())} checklist items, transcripts from "
           f"{args.transcripts or 'the speech pipeline (whisper-base)'}")
-    for area in AREAS:
-        print(f"calls whose {area:9} verdicts all agree with the truth   {summary['agreement_by_area'][area]:.0%}")
-    print(f"item verdicts agreeing with the truth                     {summary['item_agreement']:.1%}")
-    print(f"call direction inferred right                             {summary['direction_inferred_right']:.0%}")
-    print(f"false forbidden-phrase hits                               {false_forbidden}")
-    print(f"failed verdicts resting on the customer's words           {customer_evidence}")
+    found.print()
     print(f"scoring throughput, one core                              {rate:,.0f} transcripts/s")
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,0 +1,114 @@
+"""The checklists on the fresh synthetic calls (samples/fresh): verdicts against an inspector's,
+fatal verdicts where due and nowhere else, on the tuning half and on the held-out half.
+
+The calls' scripts (samples/fresh/scripts.yaml) and the inspector's verdicts with the fixed split
+(samples/fresh/expected.yaml, written before the scorer was run) are scored as text-level
+transcripts: each script turn becomes a turn of a perfect transcript, timed like the renderer
+lays turns out (its pauses, holds and overlaps; a fixed speaking pace), so holds, silences,
+cutting in and speech rate are scored too. With --audio, the rendered calls present in
+samples/fresh/calls (render.py --scripts samples/fresh/scripts.yaml --out samples/fresh) are
+transcribed by the speech pipeline instead, or read from --transcripts. Prints per split the
+per-area agreement (calls whose every item verdict in the area agrees), the recall of fatal
+verdicts on calls the inspector calls 高压线, and fatal verdicts on calls that are not.
+
+    python bench/fresh_calls.py [--audio [--transcripts DIR]] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from scoring import AREAS, compare, transcripts
+
+from qa.metrics import transcript_from_truth
+from qa.modelstore.manifest import REPO_ROOT
+from qa.scoring.loader import load_rules
+from qa.scoring.text import normalise
+
+FRESH = REPO_ROOT / "samples" / "fresh"
+sys.path.insert(0, str(REPO_ROOT / "samples"))
+from render import DEFAULT_PAUSE, LEAD_IN, load_scripts  # noqa: E402  (samples/ is a folder of scripts)
+
+CHARS_PER_SECOND = 4.7  # the rendered samples' agent pace (characters of normalised text per second)
+SPLITS = ("tune", "held_out")
+
+
+def truths() -> list[dict[str, Any]]:
+    """Each fresh call as a truth dict: text-level turn times and the inspector's verdicts."""
+    voices, calls = load_scripts(FRESH / "scripts.yaml")
+    expected = yaml.safe_load((FRESH / "expected.yaml").read_text(encoding="utf-8"))
+    made = []
+    for call in calls:
+        judged = expected["calls"][call.id]
+        turns, cursor = [], LEAD_IN
+        for i, turn in enumerate(call.turns):
+            pace = CHARS_PER_SECOND * turn.rate * voices[turn.role].rate
+            length = len(normalise(turn.text)) / pace
+            if i == 0:
+                start = cursor
+            elif turn.overlap is not None:
+                start = turns[-1]["end"] - turn.overlap
+            else:
+                start = cursor + (turn.hold or turn.pause_before or sum(DEFAULT_PAUSE) / 2)
+            turns.append({"role": turn.role, "start": round(start, 3), "end": round(start + length, 3),
+                          "text": turn.text})
+            cursor = max(cursor, start + length)
+        made.append({"call_id": call.id, "direction": call.direction, "channels": call.channels,
+                     "duration": round(cursor + 0.7, 3), "tags": call.tags, "turns": turns,
+                     "split": judged["split"], "fatal": judged["fatal"],
+                     "expected_verdicts": {**expected["defaults"][call.direction], **judged.get("differs", {})}})
+    return made
+
+
+def report(split: str, calls: list[dict[str, Any]], transcribed: list, rules) -> dict[str, Any]:
+    print(f"\n== {split}: {len(calls)} calls "
+          f"({'looked at while tuning' if split == 'tune' else 'untouched while tuning'}) ==")
+    found = compare(calls, transcribed, rules)
+    due = [c for c in calls if c["fatal"]]
+    caught = [c for c in due if found.cards[c["call_id"]].fatal]
+    wrong = [c["call_id"] for c in calls if not c["fatal"] and found.cards[c["call_id"]].fatal]
+    polite = [c for c in calls if not c["fatal"] and {"polite_limit", "question_repeat", "laughter"} & set(c["tags"])]
+    print()
+    found.print()
+    print(f"fatal verdicts where the inspector confirms a 高压线      {len(caught)} of {len(due)}")
+    print(f"fatal verdicts on calls without one                       {len(wrong)} {wrong or ''}")
+    print(f"  of them on polite limits, questions, laughter           "
+          f"{sum(found.cards[c['call_id']].fatal for c in polite)} of {len(polite)} such calls")
+    return {**found.summary(), "fatal_recall": len(caught) / len(due) if due else None,
+            "fatal_due": len(due), "wrong_fatal": wrong, "polite_calls": len(polite)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--audio", action="store_true", help="score the rendered calls in samples/fresh/calls")
+    parser.add_argument("--transcripts", type=Path, help="with --audio: folder of <call>.json transcripts")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    rules = load_rules()
+    calls = truths()
+    if args.audio:
+        calls = [c for c in calls if (FRESH / "calls" / f"{c['call_id']}.wav").exists()]
+        if not calls:
+            parser.error(f"no rendered calls in {FRESH / 'calls'}: render them first (see --help)")
+        transcribed = transcripts(args.transcripts, calls, FRESH / "calls", REPO_ROOT / "out" / "fresh-transcripts")
+    else:
+        transcribed = [transcript_from_truth(c) for c in calls]
+    print(f"{len(calls)} fresh calls, {'speech pipeline on the rendered audio' if args.audio else 'text-level'}"
+          f" transcripts; areas: {', '.join(AREAS)}")
+    summary = {}
+    for split in SPLITS:
+        part = [(c, t) for c, t in zip(calls, transcribed) if c["split"] == split]
+        if part:
+            summary[split] = report(split, [c for c, _ in part], [t for _, t in part], rules)
+    if args.json:
+        args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
