@@ -23,6 +23,7 @@ NUM_MEL_BINS = 80
 LOW_FREQ = 20.0
 PREEMPHASIS = 0.97
 _LOG_FLOOR = float(np.finfo(np.float32).eps)
+BLOCK_FRAMES = 10_000  # frames (100 s) transformed at a time
 
 
 def _mel(freq: np.ndarray | float) -> np.ndarray:
@@ -66,7 +67,16 @@ def kaldi_fbank(waveform: np.ndarray) -> np.ndarray:
     count = num_frames(len(signal))
     if count == 0:
         return np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(signal, FRAME_LENGTH)[::FRAME_SHIFT][:count]
+    every = np.lib.stride_tricks.sliding_window_view(signal, FRAME_LENGTH)[::FRAME_SHIFT][:count]
+    features = np.empty((count, NUM_MEL_BINS), dtype=np.float32)
+    for first in range(0, count, BLOCK_FRAMES):  # the spectra of a long call would not fit at once
+        features[first:first + BLOCK_FRAMES] = _log_mel(every[first:first + BLOCK_FRAMES])
+    return features
+
+
+def _log_mel(frames: np.ndarray) -> np.ndarray:
+    """Log mel energies of (n, 400) frames of samples, by the Kaldi steps the module describes."""
+    count = len(frames)
     frames = frames - frames.mean(axis=1, keepdims=True)
     padded = np.zeros((count, FFT_SIZE), dtype=np.float32)
     padded[:, 1:FRAME_LENGTH] = frames[:, 1:] - np.float32(PREEMPHASIS) * frames[:, :-1]
