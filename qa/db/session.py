@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,8 @@ def _private_sqlite_file(path: Path) -> None:
     the umask's usual 0644: it holds recordings' transcripts and password hashes. SQLite gives its
     -wal and -shm files the same mode. An existing file keeps the mode its owner chose."""
     path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    try:
+    with suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
-    except FileExistsError:
-        pass
 
 
 def open_database(config: Config) -> Database:
