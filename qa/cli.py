@@ -1,25 +1,80 @@
-"""The `qa` command."""
+"""The `qa` command.
+
+Each command's module is imported only when that command runs: `qa --help` lists them from the
+table below without importing any (the scoring, learning and web stacks take seconds to load),
+and `qa score` loads the scoring engine but not scikit-learn or Flask. A test checks that the
+table's summaries are the commands' own.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from qa.batch import exit_if_failed, transcribe_each
 from qa.config import Config, ConfigError, load_config
-from qa.db.commands import db, users
-from qa.ingest_commands import ingest, rescore, retry, worker
-from qa.learning.commands import agreement, learn
-from qa.weekly_commands import report
-from qa.scoring.commands import checklist, process, rules_or_exit, score
-from qa.tally.commands import entry_group, export, policy_group, rank, tally
-from web.commands import serve
+
+# name: (module, attribute, the command's one-line summary)
+LAZY_COMMANDS = {
+    "score": ("qa.scoring.commands", "score",
+              "Score transcripts (JSON from `qa transcribe --format json`) against the checklists."),
+    "process": ("qa.scoring.commands", "process",
+                "Transcribe recordings and score them: the whole job for a batch of calls."),
+    "checklist": ("qa.scoring.commands", "checklist", "Check and list checklists (see README \"Checklists\")."),
+    "db": ("qa.db.commands", "db", "Create or update the database schema."),
+    "users": ("qa.db.commands", "users", "Add web users, list them, change their passwords."),
+    "ingest": ("qa.ingest_commands", "ingest",
+               "Store recordings and queue them for `qa worker`; one line per file, then a summary."),
+    "worker": ("qa.ingest_commands", "worker",
+               "Process queued calls: transcribe, score and store each; one line per call."),
+    "rescore": ("qa.ingest_commands", "rescore",
+                "Score stored transcripts again with the current checklists, without transcribing again."),
+    "retry": ("qa.ingest_commands", "retry",
+              "Queue failed calls for processing again (after fixing what made them fail)."),
+    "serve": ("web.commands", "serve",
+              "Serve the web app: bring the database schema up to date, start a background worker, serve."),
+    "tally": ("qa.tally.commands", "tally",
+              "The month's tally from confirmed calls and recorded events, as it stands now."),
+    "rank": ("qa.tally.commands", "rank", "The month's ranking; with --publish, freeze it as a new version."),
+    "export": ("qa.tally.commands", "export",
+               "Write the month's tally for payroll: XLSX (月度汇总, 奖惩明细, 班组汇总, 说明) or CSV."),
+    "entry": ("qa.tally.commands", "entry_group",
+              "Record events (named praise, complaints ...) and adjustments for an agent's month."),
+    "policy": ("qa.tally.commands", "policy_group",
+               "Check the reward-and-penalty policy (see README \"Monthly tally\")."),
+    "agreement": ("qa.learning.commands", "agreement",
+                  "Per checklist item, how often inspectors kept the automatic verdict in the month's confirmed "
+                  "calls: agreement, and precision / recall of automatic \"fail\" against their final verdicts."),
+    "learn": ("qa.learning.commands", "learn",
+              "Models that learn from inspectors' verdicts: they order the queue and flag calls where they "
+              "disagree with the rules, and suggest phrases for the checklists."),
+    "report": ("qa.weekly_commands", "report", "QA reports."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands in LAZY_COMMANDS are imported when first asked for by name."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table's summaries, importing nothing."""
+        rows = [(name, LAZY_COMMANDS[name][2] if name in LAZY_COMMANDS else self.commands[name].get_short_help_str(limit=1000))
+                for name in self.list_commands(ctx)]
+        limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, click.utils.make_default_short_help(text, limit)) for name, text in rows])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="QA_CONFIG",
               help="YAML settings file (default: ./qa.yaml if present).")
 @click.version_option(package_name="qa-callcentre")
@@ -32,21 +87,10 @@ def main(ctx: click.Context, config_path: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-main.add_command(score)
-main.add_command(process)
-main.add_command(checklist)
-main.add_command(db)
-main.add_command(users)
-main.add_command(ingest)
-main.add_command(worker)
-main.add_command(rescore)
-main.add_command(retry)
-main.add_command(serve)
-for command in (tally, rank, export, entry_group, policy_group, agreement, learn, report):
-    main.add_command(command)
 
 def transcribe_batch(config: Config, paths: list[Path], out: Path | None, formats: tuple[str, ...]) -> int:
     """Process each file, write or print its transcript; return the number of failures."""
+    from qa.batch import transcribe_each
     from qa.transcript import render
 
     failures = 0
@@ -79,6 +123,8 @@ def transcribe(config: Config, audio: tuple[Path, ...], out: Path | None, format
     stereo, any sample rate. A file that cannot be processed is reported in one line and the
     batch goes on; the exit code is 1 when any file failed.
     """
+    from qa.batch import exit_if_failed
+
     failures = transcribe_batch(config, list(audio), out, formats)
     exit_if_failed(failures, len(audio))
 
@@ -123,6 +169,9 @@ def models_verify(config: Config) -> None:
 @models.command("list")
 def models_list() -> None:
     """Show each model, its licence and where it comes from."""
+    from rich.console import Console
+    from rich.table import Table
+
     from qa.modelstore.manifest import load_manifest
 
     manifest = load_manifest()
@@ -144,8 +193,11 @@ def demo(config: Config, no_serve: bool, host: str | None, port: int | None) -> 
     samples/metadata.csv, transcribes and scores them, creates one demo user per role with a
     new password (printed), and serves the UI. Safe to run again.
     """
+    from rich.console import Console
+
     from qa.db.session import open_database, upgrade
     from qa.demo import ingest_samples, print_summary, process_queue, reset_demo_users
+    from qa.scoring.commands import rules_or_exit
     from web.commands import serve_app
 
     console = Console()

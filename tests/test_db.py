@@ -25,7 +25,7 @@ def test_upgrade_builds_exactly_the_models_schema(migrated_db: Database) -> None
     with migrated_db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-    assert current_revision(migrated_db) == head_revision() == "0005"
+    assert current_revision(migrated_db) == head_revision() == "0006"
 
 
 def test_the_tally_indexes_exist(migrated_db: Database) -> None:
@@ -94,7 +94,7 @@ def test_commands_refuse_a_database_not_upgraded(db_config: Config) -> None:
 def test_db_upgrade_command(db_config: Config) -> None:
     first = run_qa(db_config, "db", "upgrade")
     assert first.exit_code == 0, first.output
-    assert "schema revision 0005 (was empty)" in first.output
+    assert "schema revision 0006 (was empty)" in first.output
     again = run_qa(db_config, "db", "upgrade")
     assert "already up to date" in again.output
 

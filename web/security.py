@@ -136,7 +136,7 @@ def secret_key(config: Config) -> str:
         return config.web.secret_key
     path = config.data_dir / SECRET_FILE
     if not path.is_file():
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32), encoding="ascii")
     return path.read_text(encoding="ascii").strip()
