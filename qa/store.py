@@ -181,12 +181,16 @@ def _header_field(header: str) -> str | None:
     return next((field for field, names in COLUMNS.items() if key in names), None)
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030: what Excel writes on Chinese Windows."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("gb18030")
+def _decode(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM), else GB18030: what Excel writes on Chinese Windows; None when
+    it is neither (a spreadsheet or another binary file sent as the CSV)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return None if "\x00" in text else text
+    return None
 
 
 def _row_metadata(values: dict[str, str], source: str) -> CallMetadata:
@@ -217,6 +221,8 @@ def read_metadata_csv(path_or_text: Path | str) -> MetadataSheet:
         text, source = _decode(path_or_text.read_bytes()), str(path_or_text)
     else:
         text, source = path_or_text.lstrip("\ufeff"), "metadata"
+    if text is None:
+        return MetadataSheet({}, [f"{source}: 不是文本 CSV（应为 UTF-8 或 GB18030 编码的 .csv，不是 Excel 文件）"])
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
     fields = [_header_field(h) for h in header]

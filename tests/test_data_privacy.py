@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from webworld import SAMPLES, World, login
 
 from qa.config import Config
+from qa.db.models import Call
 from qa.db.session import open_database, upgrade
 
 
@@ -64,3 +66,16 @@ def test_metadata_problems_name_the_uploaded_csv(client: FlaskClient, world: Wor
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "十一月坐席表.csv:2: 有 3 列，表头有 2 列" in html
     assert tempfile.gettempdir() not in html and "metadata.csv" not in html
+
+
+def test_a_binary_file_sent_as_the_csv_is_refused_and_the_recordings_kept(client: FlaskClient, world: World) -> None:
+    login(client, "insp1")
+    wav = (SAMPLES / "calls" / "c03_bare_wei.wav").read_bytes()
+    workbook = b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 8  # an .xlsx, say
+    response = client.post("/upload", data={"files": [(io.BytesIO(wav), "c03.wav")],
+                                            "metadata": (io.BytesIO(workbook), "坐席表.xlsx")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "坐席表.xlsx: 不是文本 CSV" in html
+    with world.db.session() as s:
+        assert s.scalars(select(Call).where(Call.original_name == "c03.wav")).one().state == "queued"
