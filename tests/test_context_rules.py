@@ -113,6 +113,21 @@ def test_laughter_counts_only_after_a_complaint_and_never_fatally(rules: RuleSet
         assert not v.fatal and v.confidence <= 0.5
 
 
+@pytest.mark.parametrize(("said", "fatal"), [
+    ("不好意思，我们这边是不议价的，不过可以给您送一张优惠券。", False),  # a price policy explained
+    ("不议价。", True),  # a flat refusal
+])
+def test_a_price_policy_is_fatal_only_when_said_flat(rules: RuleSet, said: str, fatal: bool) -> None:
+    card = score(rules, ("customer", "能便宜一点吗？"), ("agent", said))
+    assert card.fatal == fatal and (verdict(card, "forbidden.refusal").verdict == "fail") == fatal
+
+
+def test_repeats_customer_an_insult_the_customer_reported_goes_to_an_inspector(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "快递员骂我是废物！"), ("agent", "他骂您废物？非常抱歉，我马上核实处理。"))
+    v = verdict(card, "forbidden.insult")
+    assert (v.verdict, v.fatal, card.fatal) == ("fail", False, False) and "复述" in v.reason
+
+
 def test_a_hit_no_rule_takes_keeps_the_items_own_weight(rules: RuleSet) -> None:
     card = score(rules, ("agent", "你这样都不知道吗？"))  # 质疑: a question by nature, still fatal
     assert verdict(card, "forbidden.questioning").fatal and card.fatal
