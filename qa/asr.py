@@ -14,11 +14,33 @@ from typing import Any
 
 import numpy as np
 import opencc
+from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from qa.config import AsrConfig
 from qa.types import Word
 
 log = logging.getLogger(__name__)
+
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedWord:
+    """A recognised word that is not kept, with the reason: kept in the transcript for review."""
+
+    text: str
+    start: float
+    end: float
+    reason: str
+
+
+@dataclass(slots=True)
+class Recognition:
+    """The words kept, and the words dropped as unlikely to have been said."""
+
+    words: list[Word]
+    dropped: list[DroppedWord]
 
 
 class ModelMissingError(RuntimeError):
@@ -86,8 +108,11 @@ class Transcriber:
             "language": self.config.language,
         }
 
-    def transcribe(self, audio: np.ndarray) -> list[Word]:
-        """Words of the audio; an automatically chosen GPU that cannot run falls back to the CPU.
+    def transcribe(self, audio: np.ndarray) -> Recognition:
+        """Words of the audio, without those outside detected speech or in segments Whisper itself
+        scores as unlikely speech (so that no invented phrase can become a verdict).
+
+        An automatically chosen GPU that cannot run falls back to the CPU.
 
         CTranslate2 sees a GPU through the driver but loads cuBLAS/cuDNN only at the first
         inference, so a machine with a GPU and the wrong CUDA libraries fails only here.
@@ -103,7 +128,7 @@ class Transcriber:
             self.model = _load_model(str(self.model_dir), "cpu", "int8", self.config.cpu_threads)
             return self._transcribe(audio)
 
-    def _transcribe(self, audio: np.ndarray) -> list[Word]:
+    def _transcribe(self, audio: np.ndarray) -> Recognition:
         cfg = self.config
         options: dict[str, Any] = {
             "language": cfg.language,
@@ -125,10 +150,54 @@ class Transcriber:
         else:
             segments, _ = self.model.transcribe(audio, **options)
         convert = _to_simplified().convert if cfg.to_simplified else (lambda s: s)
-        words = []
+        speech = _speech_spans(audio)
+        kept: list[Word] = []
+        dropped: list[DroppedWord] = []
         for segment in segments:
+            unlikely = _unlikely_speech(segment)
             for w in segment.words or []:
                 text = convert(w.word.strip())
-                if text:
-                    words.append(Word(text, round(w.start, 3), round(w.end, 3), round(w.probability, 4)))
-        return words
+                if not text:
+                    continue
+                word = Word(text, round(w.start, 3), round(w.end, 3), round(w.probability, 4))
+                reason = unlikely or (None if _inside_speech(word, speech) else "outside detected speech")
+                if reason:
+                    dropped.append(DroppedWord(word.text, word.start, word.end, reason))
+                else:
+                    kept.append(word)
+        return Recognition(kept, dropped)
+
+
+# Whisper's own signs that a segment is not speech. The first pair is Whisper's no-speech rule
+# (no-speech probability over 0.6 with average log-probability under -1); a compression ratio
+# over 2.4 is its repetition test; an average log-probability under -1.5 is text Whisper itself
+# barely believes (looser than Whisper's -1.0 retry bar, so that noisy real speech stays).
+NO_SPEECH_PROB = 0.6
+NO_SPEECH_LOGPROB = -1.0
+MAX_COMPRESSION_RATIO = 2.4
+MIN_AVG_LOGPROB = -1.5
+# Silero VAD, looser than the recogniser's own so that quiet word edges still count as speech.
+_SPEECH_VAD = VadOptions(threshold=0.35, min_silence_duration_ms=300, speech_pad_ms=200)
+MIN_SPEECH_SHARE = 0.5  # of a word's span inside detected speech, or it is not kept
+
+
+def _unlikely_speech(segment: Any) -> str | None:
+    """Why Whisper's own scores say a segment is not speech, or None."""
+    if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < NO_SPEECH_LOGPROB:
+        return f"no-speech probability {segment.no_speech_prob:.2f}"
+    if segment.compression_ratio > MAX_COMPRESSION_RATIO:
+        return f"repetition (compression ratio {segment.compression_ratio:.1f})"
+    if segment.avg_logprob < MIN_AVG_LOGPROB:
+        return f"average log-probability {segment.avg_logprob:.2f}"
+    return None
+
+
+def _speech_spans(audio: np.ndarray) -> np.ndarray:
+    """(n, 2) start/end seconds of detected speech in 16 kHz audio."""
+    spans = get_speech_timestamps(audio, _SPEECH_VAD, sampling_rate=SAMPLE_RATE)
+    return np.array([[s["start"], s["end"]] for s in spans], dtype=float).reshape(-1, 2) / SAMPLE_RATE
+
+
+def _inside_speech(word: Word, speech: np.ndarray) -> bool:
+    overlap = np.clip(np.minimum(speech[:, 1], word.end) - np.maximum(speech[:, 0], word.start), 0, None).sum()
+    return overlap >= MIN_SPEECH_SHARE * max(word.end - word.start, 1e-3)

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from qa.align import assign_words_by_segments, build_turns
-from qa.asr import Transcriber
+from qa.asr import Recognition, Transcriber
 from qa.audio import DecodedAudio, load_audio
 from qa.config import Config
 from qa.diarization.stereo import assign_words_by_channel, diarize_stereo
 from qa.errors import CallError
-from qa.roles import decide_roles
+from qa.roles import decide_roles, two_parties_heard
 from qa.transcript import Transcript
-from qa.types import SpeakerSegment
+from qa.types import Diarization, Word
+
+
+# Recognition and stereo voice detection run over pieces of the call this long at most (cut in
+# quiet, DecodedAudio.pieces): their memory stays that of one piece however long the call.
+PIECE_S = 600.0
+
+
+def _shifted(items: list[Any], seconds: float) -> list[Any]:
+    """Words or segments timed within a piece, timed within the call."""
+    if not seconds:
+        return items
+    return [replace(x, start=round(x.start + seconds, 3), end=round(x.end + seconds, 3)) for x in items]
 
 
 class SpeechPipeline:
@@ -30,22 +44,34 @@ class SpeechPipeline:
             self._transcriber = Transcriber(self.config.asr, self.config.asr_model_path())
         return self._transcriber
 
-    def _diarize_mono(self, audio: DecodedAudio) -> tuple[list[SpeakerSegment], str]:
+    def _recognise(self, audio: DecodedAudio) -> Recognition:
+        pieces = [(start / audio.sample_rate, self.transcriber.transcribe(audio.mono(start, end)))
+                  for start, end in audio.pieces(PIECE_S)]
+        return Recognition([w for at, piece in pieces for w in _shifted(piece.words, at)],
+                           [d for at, piece in pieces for d in _shifted(piece.dropped, at)])
+
+    def _diarize_mono(self, audio: DecodedAudio, words: list[Word]) -> tuple[Diarization, str]:
+        """Speakers of a mono call. One voice heard throughout is kept only while the words show
+        no second party either; otherwise the call is split in two all the same."""
         cfg = self.config.diarization
         if cfg.backend == "pyannote":
             from qa.diarization.pyannote_backend import diarize_with_pyannote
 
-            return diarize_with_pyannote(audio.mono(), audio.sample_rate, cfg), "pyannote.audio"
-        from qa.diarization.mono import diarize_mono
+            return Diarization(diarize_with_pyannote(audio.mono(), audio.sample_rate, cfg)), "pyannote.audio"
+        from qa.diarization.mono import FORCED_SPLIT_CERTAINTY, diarize_mono
 
-        segments = diarize_mono(
+        diarized = diarize_mono(
             audio.mono(),
             self.config.models_dir,
             num_speakers=cfg.num_speakers,
             max_speakers=cfg.max_speakers,
             expected_speakers=cfg.expected_speakers,
         )
-        return segments, "pyannote-segmentation-3.0+campplus (onnx)"
+        if diarized.doubt == "one_voice" and two_parties_heard(words):
+            split = diarize_mono(audio.mono(), self.config.models_dir, num_speakers=2)
+            diarized = replace(split, certainty=min(split.certainty, FORCED_SPLIT_CERTAINTY),
+                               doubt="one_voice_two_parties")
+        return diarized, "pyannote-segmentation-3.0+campplus (onnx)"
 
     def process(self, path: str | Path, on_stage: Callable[[str], None] | None = None) -> Transcript:
         """Transcribe one recording; `on_stage` hears "decode", "asr" and "diarize" as each begins,
@@ -65,24 +91,28 @@ class SpeechPipeline:
         audio = load_audio(path, self.config.audio)
         lap("decode")
         announce("asr")
-        words = self.transcriber.transcribe(audio.mono())
+        recognition = self._recognise(audio)
+        words = recognition.words
         lap("asr")
         if not words:
-            raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio")
+            unlikely = f" ({len(recognition.dropped)} word(s) dropped as unlikely speech)" if recognition.dropped else ""
+            raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio{unlikely}")
 
         announce("diarize")
         stereo_roles = None
         if audio.channels == 2:
-            segments = diarize_stereo(audio.samples, audio.sample_rate)
+            diarized = Diarization([segment for start, end in audio.pieces(PIECE_S) for segment in _shifted(
+                diarize_stereo(audio.samples[:, start:end], audio.sample_rate), start / audio.sample_rate)])
             assign_words_by_channel(words, audio.samples, audio.sample_rate)
             method, stereo_roles = "stereo channels", list(self.config.diarization.stereo_roles)
         else:
-            segments, method = self._diarize_mono(audio)
-            assign_words_by_segments(words, segments)
+            diarized, method = self._diarize_mono(audio, words)
+            assign_words_by_segments(words, diarized.segments)
+        segments = diarized.segments
         lap("diarize")
 
         speakers = sorted({s.speaker for s in segments} | {w.speaker for w in words if w.speaker})
-        decision = decide_roles(words, speakers, stereo_roles)
+        decision = decide_roles(words, speakers, stereo_roles, diarized)
         turns = build_turns(words, decision.roles, self.config.turns.max_gap_s)
         lap("align")
         return Transcript(
@@ -99,13 +129,15 @@ class SpeechPipeline:
                 "note": audio.note,
                 "warnings": audio.warnings,
             },
-            asr=self.transcriber.describe(),
-            diarization={"method": method, "num_speakers": len(speakers), "stereo_roles": stereo_roles},
+            asr={**self.transcriber.describe(), "dropped_words": [asdict(d) for d in recognition.dropped]},
+            diarization={"method": method, "num_speakers": len(speakers), "stereo_roles": stereo_roles,
+                         "separation": diarized.separation},
             roles={
                 "agent": decision.agent,
                 "speakers": decision.roles,
                 "confidence": decision.confidence,
                 "evidence": decision.evidence,
+                "review": decision.review,
             },
             segments=segments,
             turns=turns,

@@ -2,7 +2,8 @@
 
 Evidence, strongest first: the configured channel of a stereo recording; the standard greeting
 (您好…工号…为您服务, the closing 感谢您的来电/欢迎再次拨打) in a speaker's first or last words;
-who speaks first. Weights are the product's own defaults.
+asking for help (帮我, 我想问), which counts against being the agent; who speaks first. Weights
+are the product's own defaults.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.types import Word
+from qa.types import Diarization, Word
 
 STEREO_MAPPING_WEIGHT = 4.0
 FIRST_SPEAKER_WEIGHT = 0.5
@@ -28,8 +29,18 @@ CLOSING_CUES: list[tuple[str, re.Pattern[str], float]] = [
     ("感谢您的来电", re.compile("感谢[您你]的来电"), 1.5),
     ("欢迎再次拨打", re.compile("欢迎.{0,4}再次拨打"), 1.5),
 ]
+# Who asks for help is the customer: these count against a speaker being the agent, anywhere in
+# the call (an agent says 我帮您, 您的; a customer 帮我, 我想问, 我的).
+CUSTOMER_CUES: list[tuple[str, re.Pattern[str], float]] = [
+    ("asks for help 帮我", re.compile("帮我"), 1.0),
+    ("我想问/我想办", re.compile("我想(问|办|改|要|查|把)"), 1.0),
+    ("我的/我家", re.compile("我(的|家)"), 0.5),
+]
 OPENING_WINDOW_S = 15.0
 CLOSING_WINDOW_S = 15.0
+
+
+SURE_EVIDENCE = 0.9  # evidence less sure than this marks the call for review
 
 
 @dataclass
@@ -38,18 +49,34 @@ class RoleDecision:
     agent: str | None
     confidence: float
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # reasons to check the roles (codes)
 
 
 def _speaker_text(words: list[Word], speaker: str, lo: float, hi: float) -> str:
     return "".join(w.text for w in words if w.speaker == speaker and lo <= w.start <= hi)
 
 
+def two_parties_heard(words: list[Word]) -> bool:
+    """Whether the words hold both an agent's standard phrases and a customer's request for help:
+    the sign of a second party where the voices could not be told apart."""
+    text = "".join(w.text for w in words)
+    agent = any(p.search(text) for _, p, _ in OPENING_CUES + CLOSING_CUES)
+    return agent and any(p.search(text) for _, p, _ in CUSTOMER_CUES)
+
+
 def decide_roles(
-    words: list[Word], speakers: list[str], stereo_roles: list[str] | None = None
+    words: list[Word], speakers: list[str], stereo_roles: list[str] | None = None,
+    split: Diarization | None = None,
 ) -> RoleDecision:
-    """Score each speaker as the agent; the best is the agent, everyone else a customer."""
+    """Score each speaker as the agent; the best is the agent, everyone else a customer.
+
+    The confidence is the evidence's times the split's certainty (how sure the diarization is
+    that each speaker is one party). A lone speaker is the agent only on an agent's phrase;
+    without one, whose words they are is unknown. `review` gives the reasons to check the roles.
+    """
+    split = split or Diarization([])
     if not speakers:
-        return RoleDecision({}, None, 0.0, [])
+        return RoleDecision({}, None, 0.0, [], [split.doubt or "no_speakers"])
     scores = {s: 0.0 for s in speakers}
     evidence: list[dict[str, Any]] = []
 
@@ -75,15 +102,24 @@ def decide_roles(
         for cue, pattern, weight in CLOSING_CUES:
             if match := pattern.search(closing):
                 add(speaker, cue, weight, text=match.group(0))
+        everything = "".join(w.text for w in spoken)
+        for cue, pattern, weight in CUSTOMER_CUES:
+            if match := pattern.search(everything):
+                add(speaker, cue, -weight, text=match.group(0))
     first_word = next((w for w in words if w.speaker in scores), None)
     if first_word is not None:
         add(first_word.speaker, "speaks first", FIRST_SPEAKER_WEIGHT, time=first_word.start)
 
     ranked = sorted(speakers, key=lambda s: (-scores[s], speakers.index(s)))
-    agent = ranked[0]
+    agent: str | None = ranked[0]
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
     margin = scores[agent] - runner_up
+    if len(speakers) == 1 and scores[agent] <= FIRST_SPEAKER_WEIGHT:
+        agent = None  # speaking first is no evidence when nobody else speaks
     # A margin of 0 means a coin toss (0.5); each point of evidence makes it much surer.
-    confidence = round(1 / (1 + math.exp(-1.5 * margin)), 3)
-    roles = {s: ("agent" if s == agent else "customer") for s in speakers}
-    return RoleDecision(roles, agent, confidence, evidence)
+    sure = 1 / (1 + math.exp(-1.5 * margin))
+    roles = {s: ("agent" if s == agent else "customer" if agent else "unknown") for s in speakers}
+    review = [split.doubt] if split.doubt else []
+    if sure < SURE_EVIDENCE:
+        review.append("evidence_split" if agent else "no_agent_evidence")
+    return RoleDecision(roles, agent, round(sure * split.certainty, 3), evidence, review)

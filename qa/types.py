@@ -29,6 +29,22 @@ class SpeakerSegment:
     end: float
 
 
+@dataclass(frozen=True, slots=True)
+class Diarization:
+    """Who spoke when, and how sure the split into parties is.
+
+    `certainty` (0-1) is how sure each speaker is one party; `separation` the cosine distance
+    between the two closest voices of a mono call (None: stereo, or one voice); `doubt` the
+    reason a reviewer should check the split ("one_voice", "one_voice_two_parties",
+    "close_voices"), or None.
+    """
+
+    segments: list[SpeakerSegment]
+    separation: float | None = None
+    certainty: float = 1.0
+    doubt: str | None = None
+
+
 @dataclass(slots=True)
 class Turn:
     """Consecutive words of one speaker."""

@@ -370,7 +370,7 @@ def bandpass(x: "np.ndarray", sr: int) -> "np.ndarray":
     return sosfiltfilt(sos, x, axis=0)
 
 
-def mix(call: CallScript, placed: list[Placed]) -> "np.ndarray":
+def mix(call: CallScript, placed: list[Placed], noise_dbfs: float = NOISE_DBFS) -> "np.ndarray":
     """Build the 8 kHz (frames, channels) signal: speech, telephone band, line noise."""
     import numpy as np
     from scipy.signal import resample_poly
@@ -386,7 +386,7 @@ def mix(call: CallScript, placed: list[Placed]) -> "np.ndarray":
     out *= min(1.0, 0.9 / float(np.max(np.abs(out))))
     rng = np.random.default_rng(call_seed(call.id) + 1)
     noise = bandpass(rng.standard_normal(out.shape), OUT_SR)
-    noise *= 10.0 ** (NOISE_DBFS / 20.0) / float(np.sqrt(np.mean(noise**2)))
+    noise *= 10.0 ** (noise_dbfs / 20.0) / float(np.sqrt(np.mean(noise**2)))
     out = np.clip(out + noise, -1.0, 1.0)
     return out.astype(np.float32)
 

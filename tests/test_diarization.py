@@ -64,25 +64,27 @@ def test_fbank_frames_and_mean_normalisation() -> None:
 
 def test_mono_call_splits_into_its_two_voices(mono_call, models_dir: Path) -> None:
     samples, truth = mono_call
-    segments = diarize_mono(samples, models_dir)
-    assert len({s.speaker for s in segments}) == 2
-    assert _agreement(segments, truth) >= 0.9
+    diarized = diarize_mono(samples, models_dir)
+    assert len({s.speaker for s in diarized.segments}) == 2
+    assert _agreement(diarized.segments, truth) >= 0.9
+    assert diarized.doubt is None and diarized.certainty == 1.0
 
 
 def test_one_voice_stays_one_speaker(models_dir: Path) -> None:
     # The agent channel of a stereo call: one voice, with the customer's turns as silence.
     audio = load_audio(SAMPLES / "calls" / "c01_inbound_good.wav", AudioConfig())
-    segments = diarize_mono(audio.samples[0], models_dir)
-    assert segments and len({s.speaker for s in segments}) == 1
+    diarized = diarize_mono(audio.samples[0], models_dir)
+    assert diarized.segments and len({s.speaker for s in diarized.segments}) == 1
+    assert diarized.doubt == "one_voice" and diarized.certainty < 0.5
 
 
 def test_configured_count_is_obeyed(mono_call, models_dir: Path) -> None:
     samples, _ = mono_call
-    assert len({s.speaker for s in diarize_mono(samples, models_dir, num_speakers=3)}) == 3
+    assert len({s.speaker for s in diarize_mono(samples, models_dir, num_speakers=3).segments}) == 3
 
 
 def test_too_short_audio_has_no_segments(models_dir: Path) -> None:
-    assert diarize_mono(np.zeros(100, np.float32), models_dir) == []
+    assert diarize_mono(np.zeros(100, np.float32), models_dir).segments == []
 
 
 def test_tampered_skeleton_is_refused(tmp_path: Path) -> None:
