@@ -9,3 +9,12 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 .venv/bin/qa models install
+# The browser libraries the web app serves itself (ECharts, wavesurfer.js: versions pinned in
+# package-lock.json), copied with their licence files into web/static/vendor; nothing is fetched
+# by the browser from elsewhere.
+command -v npm >/dev/null || { echo "npm is required (apt-get install npm)" >&2; exit 1; }
+npm ci --no-audit --no-fund --loglevel=error
+mkdir -p web/static/vendor/echarts web/static/vendor/wavesurfer
+cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE node_modules/echarts/NOTICE web/static/vendor/echarts/
+cp node_modules/wavesurfer.js/dist/wavesurfer.esm.js node_modules/wavesurfer.js/dist/plugins/regions.esm.js \
+   node_modules/wavesurfer.js/LICENSE web/static/vendor/wavesurfer/

@@ -183,15 +183,17 @@ def models_list() -> None:
 
 @main.command()
 @click.option("--no-serve", is_flag=True, help="Process the samples and print the accounts, then exit.")
+@click.option("--bare", is_flag=True, help="Only the recorded samples, without the demo months of history.")
 @click.option("--host", help="Address to serve on (default: web.host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to serve on (default: web.port, 5000).")
 @click.pass_obj
-def demo(config: Config, no_serve: bool, host: str | None, port: int | None) -> None:
+def demo(config: Config, no_serve: bool, bare: bool, host: str | None, port: int | None) -> None:
     """The whole product on the bundled sample calls: database, processing, users, review UI.
 
     Creates the embedded database in the data directory, loads samples/calls with
     samples/metadata.csv, transcribes and scores them, creates one demo user per role with a
-    new password (printed), and serves the UI. Safe to run again.
+    new password (printed), adds two months of reviewed, appealed, tallied and learned-from
+    text-level calls (not with --bare), and serves the UI. Safe to run again.
     """
     from rich.console import Console
 
@@ -207,6 +209,11 @@ def demo(config: Config, no_serve: bool, host: str | None, port: int | None) -> 
     ingest_samples(database, config, console)
     process_queue(database, config, rules)
     users = reset_demo_users(database)
+    if not bare:
+        from qa.demo_month import build_history
+        from qa.tally.commands import policy_or_exit
+
+        build_history(database, config, rules, policy_or_exit(config), console.print)
     url = f"http://{host or config.web.host}:{port or config.web.port}/"
     print_summary(database, console, users, url)
     if not no_serve:

@@ -1,15 +1,19 @@
-"""Charts drawn on the server as inline SVG: no script and nothing fetched from elsewhere.
-Every label is escaped; the numbers are formatted by the caller in the user's locale."""
+"""Charts as data for Apache ECharts (web/static/charts.js draws them: tooltips, zoom, export as
+image), each with its figures as a plain table beneath, so the page reads without script too.
+
+The figures travel in a <script type="application/json"> block, which the browser never runs (it
+is allowed under script-src 'self'); `tojson` escapes it. Labels and values are formatted by the
+caller in the user's locale."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from markupsafe import Markup, escape
+from flask import g, render_template
+from markupsafe import Markup
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 16, 24, 36
 TOP_SCORE = 100.0
 
 
@@ -21,54 +25,12 @@ class Point:
     title: str  # tooltip, e.g. "2026-09: 86.5 (12 calls)"
 
 
-def _floor(points: list[Point], bands: list[tuple[str, float]]) -> float:
-    """The bottom of the scale: a little below the lowest value and the lowest passing band, so
-    that months of 90-odd scores do not look flat; 0 as soon as anything scored low."""
-    passing = min((bound for _, bound in bands if bound > 0), default=0.0)
-    lowest = min([p.value for p in points] + [passing])
-    return max(0.0, math.floor((lowest - 10) / 10) * 10)
-
-
-def trend_svg(points: list[Point], bands: list[tuple[str, float]], caption: str) -> Markup:
-    """Monthly values as a line over the grade bands (dashed), each point labelled with its value."""
-    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    floor = _floor(points, bands)
-
-    def y(value: float) -> float:
-        return TOP + inner_h * (1 - (min(TOP_SCORE, max(floor, value)) - floor) / (TOP_SCORE - floor))
-
-    def x(i: int) -> float:
-        return LEFT + inner_w * (i + 0.5) / max(1, len(points))
-
-    out = [(f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(caption)}" '
-            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(caption)}</title>'),
-           f'<line class="axis" x1="{LEFT}" y1="{y(floor):.1f}" x2="{WIDTH - RIGHT}" y2="{y(floor):.1f}"/>',
-           f'<text class="y-label" x="{LEFT - 6}" y="{y(floor) + 4:.1f}" text-anchor="end">{floor:g}</text>']
-    for name, bound in bands:
-        if bound <= floor:
-            continue
-        out.append(f'<line class="band" x1="{LEFT}" y1="{y(bound):.1f}" x2="{WIDTH - RIGHT}" y2="{y(bound):.1f}"/>'
-                   f'<text class="y-label" x="{LEFT - 6}" y="{y(bound) + 4:.1f}" text-anchor="end">{bound:g}</text>'
-                   f'<text class="band-label" x="{WIDTH - RIGHT}" y="{y(bound) - 4:.1f}" text-anchor="end">'
-                   f'{escape(name)}</text>')
-    if len(points) > 1:
-        path = " ".join(f"{x(i):.1f},{y(p.value):.1f}" for i, p in enumerate(points))
-        out.append(f'<polyline class="line" points="{path}"/>')
-    for i, p in enumerate(points):
-        out.append(f'<circle class="dot" cx="{x(i):.1f}" cy="{y(p.value):.1f}" r="4"><title>{escape(p.title)}</title>'
-                   f'</circle><text class="value" x="{x(i):.1f}" y="{y(p.value) - 9:.1f}" text-anchor="middle">'
-                   f'{escape(p.shown)}</text><text class="x-label" x="{x(i):.1f}" y="{HEIGHT - 12}" '
-                   f'text-anchor="middle">{escape(p.label)}</text>')
-    out.append("</svg>")
-    return Markup("".join(out))
-
-
 @dataclass(frozen=True)
 class Bar:
     value: float
     shown: str  # the value as the user reads it
     title: str  # tooltip
-    series: str = "current"  # CSS class: current | previous | warn
+    series: str = "current"  # current | previous | warn: its colour, and its legend entry
 
 
 @dataclass(frozen=True)
@@ -77,35 +39,54 @@ class BarGroup:
     bars: list[Bar]
 
 
-BAR_H, BAR_GAP, GROUP_GAP, LABEL_W, BARS_WIDTH = 14, 2, 10, 80, 400
+@dataclass
+class Chart:
+    """What charts.js needs to draw one chart; rendered in a template it becomes the chart and its table."""
+
+    kind: str  # bars | trend
+    caption: str
+    labels: list[str]  # one per category (a group of bars, a month)
+    series: list[dict[str, Any]]  # {"key", "name", "cells": [{"value", "shown", "title"} or None per label]}
+    bands: list[dict[str, Any]] = field(default_factory=list)  # trend: grade bands {"name", "bound"}
+    floor: float = 0.0  # trend: the bottom of the scale
+
+    @property
+    def empty(self) -> bool:
+        return not self.labels
+
+    def spec(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __html__(self) -> Markup:
+        g.charts_drawn = True  # base.html then loads ECharts and charts.js at the end of the page
+        return Markup(render_template("_chart.html", chart=self))
 
 
-def bars_svg(groups: list[BarGroup], caption: str, legend: list[tuple[str, str]] | None = None) -> Markup:
-    """Horizontal bars, one group per label (e.g. a team: last month and this month), each bar
-    labelled with its value; the scale starts at 0 and ends at the largest value. Narrower than
-    the trend chart: these sit three abreast."""
-    top = max((b.value for g in groups for b in g.bars), default=0.0) or 1.0
-    inner_w = BARS_WIDTH - LABEL_W - RIGHT - 40
-    legend_h = 18 if legend else 0
-    height = TOP // 2 + legend_h + sum(len(g.bars) * (BAR_H + BAR_GAP) + GROUP_GAP for g in groups) + 4
-    out = [(f'<svg class="chart bars" viewBox="0 0 {BARS_WIDTH} {height}" role="img" aria-label="{escape(caption)}" '
-            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(caption)}</title>')]
-    x = LABEL_W
-    for series, name in legend or []:
-        out.append(f'<rect class="bar {escape(series)}" x="{x}" y="4" width="12" height="10"/>'
-                   f'<text class="x-label" x="{x + 16}" y="13">{escape(name)}</text>')
-        x += 24 + 14 * len(name)
-    y = TOP // 2 + legend_h
-    for group in groups:
-        group_h = len(group.bars) * (BAR_H + BAR_GAP)
-        out.append(f'<text class="y-label" x="{LABEL_W - 6}" y="{y + group_h / 2 + 4:.1f}" text-anchor="end">'
-                   f'{escape(group.label)}</text>')
-        for bar in group.bars:
-            width = max(0.0, inner_w * bar.value / top)
-            out.append(f'<rect class="bar {escape(bar.series)}" x="{LABEL_W}" y="{y}" width="{width:.1f}" '
-                       f'height="{BAR_H}"><title>{escape(bar.title)}</title></rect>'
-                       f'<text class="value" x="{LABEL_W + width + 4:.1f}" y="{y + BAR_H - 3}">{escape(bar.shown)}</text>')
-            y += BAR_H + BAR_GAP
-        y += GROUP_GAP
-    out.append("</svg>")
-    return Markup("".join(out))
+def _floor(points: list[Point], bands: list[tuple[str, float]]) -> float:
+    """The bottom of the scale: a little below the lowest value and the lowest passing band, so
+    that months of 90-odd scores do not look flat; 0 as soon as anything scored low."""
+    passing = min((bound for _, bound in bands if bound > 0), default=0.0)
+    lowest = min([p.value for p in points] + [passing])
+    return max(0.0, math.floor((lowest - 10) / 10) * 10)
+
+
+def trend_chart(points: list[Point], bands: list[tuple[str, float]], caption: str, name: str) -> Chart:
+    """Monthly values as a line over the grade bands."""
+    floor = _floor(points, bands)
+    cells = [{"value": p.value, "shown": p.shown, "title": p.title} for p in points]
+    return Chart("trend", caption, [p.label for p in points], [{"key": "current", "name": name, "cells": cells}],
+                 [{"name": band, "bound": bound} for band, bound in bands if bound > floor], floor)
+
+
+def bars_chart(groups: list[BarGroup], caption: str, legend: list[tuple[str, str]] | None = None) -> Chart:
+    """Horizontal bars, one row per group (e.g. a team: last month and this month), one series per
+    legend entry; without a legend, one unnamed series."""
+    keys = legend or [(key, caption) for key in dict.fromkeys(b.series for g in groups for b in g.bars)]
+    series = []
+    for key, name in keys:
+        cells = []
+        for group in groups:
+            bar = next((b for b in group.bars if b.series == key), None)
+            cells.append(None if bar is None else {"value": bar.value, "shown": bar.shown, "title": bar.title})
+        series.append({"key": key, "name": name, "cells": cells})
+    return Chart("bars", caption, [g.label for g in groups], series)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from qa.db.models import PublishedTally
@@ -14,7 +13,7 @@ from qa.tally.actions import Change, changes, digest, live_tally, published, ver
 from qa.tally.period import Month
 from qa.tally.policy import LoadedPolicy
 from qa.tally.result import Tally
-from web.charts import Bar, BarGroup, bars_svg
+from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.i18n import AREA_LABELS, number
 
 SCORE_BINS = [(95.0, "95–100"), (90.0, "90–95"), (85.0, "85–90"), (80.0, "80–85"), (70.0, "70–80"), (60.0, "60–70"),
@@ -48,25 +47,25 @@ def month_view(session: Session, loaded: LoadedPolicy, month: Month, version: in
     return MonthView(month, tally, row, listed, changes(Tally.from_json(before.data), tally) if before else [])
 
 
-def score_histogram(tally: Tally) -> Markup:
+def score_histogram(tally: Tally) -> Chart:
     counts = {label: 0 for _, label in SCORE_BINS}
     for agent in tally.agents:
         if agent.score is not None:
             counts[next(label for bound, label in SCORE_BINS if agent.score >= bound)] += 1
     groups = [BarGroup(label, [Bar(count, str(count), gettext("%(bin)s: %(count)d agents", bin=label, count=count))])
               for label, count in counts.items()]
-    return bars_svg(groups, gettext("Agents by performance score"))
+    return bars_chart(groups, gettext("Agents by performance score"))
 
 
-def area_chart(tally: Tally) -> Markup:
+def area_chart(tally: Tally) -> Chart:
     areas = sorted(tally.centre.area_points.items(), key=lambda kv: -kv[1])
     groups = [BarGroup(str(AREA_LABELS.get(area, area)), [Bar(points, number(points), gettext(
         "%(area)s: %(points)s points lost", area=AREA_LABELS.get(area, area), points=number(points)), "warn")])
         for area, points in areas]
-    return bars_svg(groups, gettext("Points lost on confirmed calls, by area"))
+    return bars_chart(groups, gettext("Points lost on confirmed calls, by area"))
 
 
-def team_trend_chart(tally: Tally) -> Markup:
+def team_trend_chart(tally: Tally) -> Chart:
     groups = []
     for team in [*tally.teams, tally.centre]:
         bars = []
@@ -80,5 +79,5 @@ def team_trend_chart(tally: Tally) -> Markup:
                 calls=team.calls)))
         if bars:
             groups.append(BarGroup(team.name, bars))
-    return bars_svg(groups, gettext("Average confirmed score: last month and this month"),
+    return bars_chart(groups, gettext("Average confirmed score: last month and this month"),
                     legend=[("previous", gettext("Last month")), ("current", gettext("This month"))])

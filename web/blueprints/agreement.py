@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -13,10 +12,11 @@ from werkzeug.wrappers import Response
 from qa.db.models import Call, ItemVerdict
 from qa.learning.agreement import ItemAgreement, month_agreement
 from qa.tally.actions import MANAGERS
-from qa.tally.period import Month, MonthError, current_month
-from web.charts import Bar, BarGroup, bars_svg
+from qa.tally.period import Month, MonthError
+from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
 from web.i18n import number, percent
+from web.periods import latest_month
 from web.security import roles_required
 from web.settings import tally_policy
 
@@ -35,7 +35,7 @@ def _items(month: Month) -> list[ItemAgreement]:
     return month_agreement(db_session(), month, tally_policy().policy.period)
 
 
-def detection_chart(items: list[ItemAgreement]) -> Markup:
+def detection_chart(items: list[ItemAgreement]) -> Chart:
     """Precision and recall of automatic "fail" for each item that failed or should have."""
     groups = []
     for a in items:
@@ -49,13 +49,13 @@ def detection_chart(items: list[ItemAgreement]) -> Markup:
                 "previous"))
         if bars:
             groups.append(BarGroup(a.name, bars))
-    return bars_svg(groups, gettext("Automatic fails: precision and recall"),
+    return bars_chart(groups, gettext("Automatic fails: precision and recall"),
                     legend=[("current", gettext("Precision")), ("previous", gettext("Recall"))])
 
 
-def override_chart(items: list[ItemAgreement]) -> Markup:
+def override_chart(items: list[ItemAgreement]) -> Chart:
     overridden = [a for a in items if a.overridden]
-    return bars_svg([BarGroup(a.name, [Bar(a.overridden, number(a.overridden), gettext(
+    return bars_chart([BarGroup(a.name, [Bar(a.overridden, number(a.overridden), gettext(
         "%(item)s: %(count)d verdicts changed by inspectors", item=a.name, count=a.overridden), "warn")])
         for a in overridden], gettext("Verdicts changed by inspectors"))
 
@@ -63,7 +63,7 @@ def override_chart(items: list[ItemAgreement]) -> Markup:
 @bp.get("")
 @roles_required(*MANAGERS)
 def index() -> Response:
-    return redirect(url_for("agreement.month", month=str(current_month(tally_policy().policy.period))))
+    return redirect(url_for("agreement.month", month=str(latest_month(db_session(), tally_policy().policy.period))))
 
 
 @bp.get("/<month>")
@@ -72,7 +72,8 @@ def month(month: str) -> str:
     chosen = _month(month)
     items = _items(chosen)
     return render_template("agreement.html", month=chosen, items=items, detection=detection_chart(items),
-                           overrides=override_chart(items), previous=chosen.shift(-1), following=chosen.shift(1))
+                           overrides=override_chart(items), previous=chosen.shift(-1), following=chosen.shift(1),
+                           latest=latest_month(db_session(), tally_policy().policy.period))
 
 
 @bp.get("/<month>/<item>")

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -17,7 +16,7 @@ from qa.db.models import LearnedModel, PhraseDecision
 from qa.learning.phrases import decide_phrase
 from qa.learning.versions import activate, request_training, summary
 from qa.tally.actions import MANAGERS
-from web.charts import Bar, BarGroup, bars_svg
+from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
 from web.errors import form_action
 from web.i18n import AREA_LABELS, percent
@@ -31,7 +30,7 @@ MODEL_STATE_LABELS = {"requested": lazy_gettext("Waiting for a worker"), "traini
                       "ready": lazy_gettext("Trained"), "failed": lazy_gettext("Failed")}
 
 
-def agreement_chart(scores: dict[str, Any]) -> Markup:
+def agreement_chart(scores: dict[str, Any]) -> Chart:
     """Per area, on held-out calls: how often the rules and how often the model agreed with inspectors."""
     groups = []
     for area, figures in scores.get("areas", {}).items():
@@ -42,7 +41,7 @@ def agreement_chart(scores: dict[str, Any]) -> Markup:
                                      ("model_agreement", gettext("model"), "current"))
             if figures.get(key) is not None]
         groups.append(BarGroup(str(AREA_LABELS.get(area, area)), bars))
-    return bars_svg(groups, gettext("Held-out calls: agreement with inspectors"),
+    return bars_chart(groups, gettext("Held-out calls: agreement with inspectors"),
                     legend=[("previous", gettext("Rules")), ("current", gettext("Model"))])
 
 

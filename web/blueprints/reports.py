@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, redirect, render_template, send_file, url_for
 from flask_babel import gettext
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from qa.weekly import Week, WeekError, WeeklyReport, current_week, weekly_report, write_weekly_xlsx
-from web.charts import Bar, BarGroup, bars_svg
+from qa.weekly import Week, WeekError, WeeklyReport, weekly_report, write_weekly_xlsx
+from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
+from web.periods import latest_week
 from web.security import STAFF, roles_required
 from web.settings import qa_config
 
@@ -28,28 +28,29 @@ def _report(week: str) -> WeeklyReport:
     return weekly_report(db_session(), chosen, ZoneInfo(qa_config().web.timezone))
 
 
-def deductions_chart(report: WeeklyReport) -> Markup:
+def deductions_chart(report: WeeklyReport) -> Chart:
     """Each frequent deduction: calls failing it last week and this week."""
     groups = [BarGroup(d.name, [
         Bar(d.previous_calls, str(d.previous_calls), gettext("%(item)s last week: %(calls)d calls", item=d.name,
                                                               calls=d.previous_calls), "previous"),
         Bar(d.calls, str(d.calls), gettext("%(item)s this week: %(calls)d calls", item=d.name, calls=d.calls), "warn"),
     ]) for d in report.deductions]
-    return bars_svg(groups, gettext("Most frequent deductions: calls this week and last week"),
+    return bars_chart(groups, gettext("Most frequent deductions: calls this week and last week"),
                     legend=[("previous", gettext("Last week")), ("warn", gettext("This week"))])
 
 
 @bp.get("/weekly")
 @roles_required(*STAFF)
 def weekly_index() -> Response:
-    return redirect(url_for("reports.weekly", week=str(current_week(ZoneInfo(qa_config().web.timezone)))))
+    return redirect(url_for("reports.weekly", week=str(latest_week(db_session(), ZoneInfo(qa_config().web.timezone)))))
 
 
 @bp.get("/weekly/<week>")
 @roles_required(*STAFF)
 def weekly(week: str) -> str:
     report = _report(week)
-    return render_template("weekly.html", report=report, chart=deductions_chart(report))
+    return render_template("weekly.html", report=report, chart=deductions_chart(report),
+                           latest=latest_week(db_session(), ZoneInfo(qa_config().web.timezone)))
 
 
 @bp.get("/weekly/<week>.xlsx")

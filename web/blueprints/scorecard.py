@@ -18,7 +18,7 @@ from qa.tally.actions import published, published_months
 from qa.tally.period import Month
 from qa.tally.result import AgentTally, agent_in
 from web.agentstats import monthly_scores, top_deductions
-from web.charts import Point, trend_svg
+from web.charts import Point, trend_chart
 from web.db import db_session
 from web.i18n import number
 from web.queries import paginate
@@ -58,12 +58,12 @@ def agent(agent_id: int) -> str:
         abort(404)
     session = db_session()
     months = monthly_scores(session, agent_id, ZoneInfo(qa_config().web.timezone))
-    chart = trend_svg(
+    chart = trend_chart(
         [Point(m.label, m.average, number(m.average), gettext("%(month)s: %(score)s (%(calls)d calls)",
                                                                month=m.label, score=number(m.average), calls=m.calls))
          for m in months],
         [(g.name, g.min_score) for g in scoring_template().grades],
-        gettext("Average confirmed score by month"))
+        gettext("Average confirmed score by month"), gettext("Average score"))
     calls = paginate(session, select(Call).where(Call.agent_id == agent_id).order_by(call_time().desc(), Call.id.desc()),
                      form_int("page", 1))
     appeals = session.scalars(select(Appeal).join(Call).where(Call.agent_id == agent_id)

@@ -16,9 +16,11 @@ from qa.db.models import Agent
 from qa.tally.actions import MANAGERS, add_entry, publish
 from qa.tally.compute import ADJUSTMENT
 from qa.tally.export import TABLES, csv_text, write_xlsx
-from qa.tally.period import Month, MonthError, current_month
+from qa.tally.period import Month, MonthError
+from web.coverage import month_coverage
 from web.db import db_session
 from web.errors import form_action
+from web.periods import latest_month
 from web.security import roles_required
 from web.settings import tally_policy
 from web.tallyview import MonthView, area_chart, month_view, score_histogram, team_trend_chart
@@ -44,7 +46,7 @@ def _view(month: str, version: int | None) -> MonthView:
 @bp.get("")
 @roles_required(*MANAGERS)
 def index() -> Response:
-    return redirect(url_for("tally.month", month=str(current_month(tally_policy().policy.period))))
+    return redirect(url_for("tally.month", month=str(latest_month(db_session(), tally_policy().policy.period))))
 
 
 @bp.get("/<month>")
@@ -52,8 +54,11 @@ def index() -> Response:
 @roles_required(*MANAGERS)
 def month(month: str, version: int | None = None) -> str:
     view = _view(month, version)
-    agents = db_session().scalars(select(Agent).order_by(Agent.code)).all()
+    session, period = db_session(), tally_policy().policy.period
+    agents = session.scalars(select(Agent).order_by(Agent.code)).all()
     return render_template("tally.html", view=view, policy=tally_policy().policy, agents=agents,
+                           coverage=month_coverage(session, view.month, period, view.tally.centre.name),
+                           latest=latest_month(session, period),
                            histogram=score_histogram(view.tally), areas=area_chart(view.tally),
                            trend=team_trend_chart(view.tally), ADJUSTMENT=ADJUSTMENT, TABLES=TABLES)
 

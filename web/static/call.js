@@ -1,58 +1,94 @@
-// Call page: waveform from server peaks, click-to-play turns and evidence, the playing turn
-// highlighted, item saves without reloading, keyboard shortcuts. Data goes into the page with
-// textContent only.
-"use strict";
+// Call page: the waveform (wavesurfer.js over the page's own <audio>, the server's peaks, each turn
+// and each evidence a clickable region, zoom, playback speed), click-to-play turns and evidence,
+// the playing turn highlighted, item saves without reloading, keyboard shortcuts. A text-level call
+// has no recording: its evidence buttons show the turn. Data goes into the page with textContent only.
+import WaveSurfer from "./vendor/wavesurfer/wavesurfer.esm.js";
+import RegionsPlugin from "./vendor/wavesurfer/regions.esm.js";
 
 (() => {
   const audio = document.getElementById("audio");
-  const canvas = document.getElementById("waveform");
+  const container = document.getElementById("waveform");
   const notice = document.getElementById("notice");
   const turns = Array.from(document.querySelectorAll(".turn[data-start]"));
   const items = Array.from(document.querySelectorAll("[data-item]"));
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  let peaks = [];
+  const REGION_COLOURS = {agent: "rgba(127, 176, 255, 0.10)", customer: "rgba(255, 255, 255, 0.05)",
+                          fail: "rgba(255, 82, 82, 0.45)", pass: "rgba(76, 200, 120, 0.40)", na: "rgba(160, 160, 160, 0.3)"};
 
   function say(message) {
     notice.textContent = message;
     notice.hidden = !message;
   }
 
-  function playFrom(seconds) {
+  function clock(seconds) {
+    const s = Math.floor(seconds || 0);
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function showTurn(index) {
+    const turn = turns[index];
+    if (!turn) return;
+    for (const t of turns) t.classList.toggle("playing", t === turn);
+    turn.scrollIntoView({block: "nearest"});
+  }
+
+  function playFrom(seconds, turnIndex) {
+    if (!audio) { showTurn(turnIndex); return; }
     audio.currentTime = seconds;
     audio.play().catch(() => {});
   }
 
-  // Waveform
-  function draw() {
-    const ratio = window.devicePixelRatio || 1;
-    const width = canvas.clientWidth, height = canvas.clientHeight;
-    canvas.width = width * ratio;
-    canvas.height = height * ratio;
-    const ctx = canvas.getContext("2d");
-    ctx.scale(ratio, ratio);
-    ctx.clearRect(0, 0, width, height);
-    if (!peaks.length) return;
-    const played = audio.duration ? audio.currentTime / audio.duration : 0;
-    const step = width / peaks.length;
-    for (let i = 0; i < peaks.length; i++) {
-      const bar = Math.max(1, peaks[i] * (height - 4));
-      ctx.fillStyle = i / peaks.length < played ? "#7fb0ff" : "#4a5872";
-      ctx.fillRect(i * step, (height - bar) / 2, Math.max(1, step - 0.5), bar);
+  // Waveform with regions
+  function setUpWaveform(peaks, duration) {
+    const regions = RegionsPlugin.create();
+    const wave = WaveSurfer.create({
+      container, media: audio, height: 80, normalize: true, cspNonce: container.dataset.cspNonce,
+      waveColor: "#4a5872", progressColor: "#7fb0ff", cursorColor: "#ffffff", cursorWidth: 2,
+      barWidth: 2, barGap: 1, dragToSeek: true, plugins: [regions],
+      ...(peaks.length && duration ? {peaks: [peaks], duration} : {}),
+    });
+    wave.on("decode", () => {
+      for (const turn of turns) {
+        regions.addRegion({id: "t" + turn.id.slice(1), start: parseFloat(turn.dataset.start), end: parseFloat(turn.dataset.end),
+                           color: REGION_COLOURS[turn.classList.contains("role-agent") ? "agent" : "customer"],
+                           drag: false, resize: false});
+      }
+      for (const button of document.querySelectorAll("button.play[data-region]")) {
+        const start = parseFloat(button.dataset.start), end = Math.max(parseFloat(button.dataset.end), start + 0.3);
+        regions.addRegion({id: button.dataset.region, start, end, content: button.dataset.label,
+                           color: REGION_COLOURS[button.dataset.verdict] || REGION_COLOURS.na, drag: false, resize: false});
+      }
+    });
+    regions.on("region-clicked", (region, event) => {
+      event.stopPropagation();
+      playFrom(region.start);
+    });
+    const controls = document.getElementById("player-controls");
+    controls.hidden = false;
+    document.getElementById("play-pause").addEventListener("click", () => wave.playPause());
+    const shown = document.getElementById("clock");
+    const tick = () => { shown.textContent = clock(audio.currentTime) + " / " + clock(audio.duration); };
+    audio.addEventListener("timeupdate", tick);
+    audio.addEventListener("loadedmetadata", tick);
+    for (const button of controls.querySelectorAll("button[data-rate]")) {
+      button.addEventListener("click", () => {
+        audio.playbackRate = parseFloat(button.dataset.rate);
+        for (const b of controls.querySelectorAll("button[data-rate]")) b.classList.toggle("current", b === button);
+      });
     }
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(played * width, 0, 1.5, height);
+    document.getElementById("zoom").addEventListener("input", (event) => {
+      const perSecond = Number(event.target.value);
+      if (perSecond === 0 || wave.getDuration()) wave.zoom(perSecond);
+    });
+    container.wave = wave;
   }
 
-  fetch(canvas.dataset.peaksUrl, {headers: {Accept: "application/json"}})
-    .then((r) => (r.ok ? r.json() : {peaks: []}))
-    .then((data) => { peaks = data.peaks || []; draw(); })
-    .catch(() => {});
-  window.addEventListener("resize", draw);
-  canvas.addEventListener("click", (event) => {
-    if (!audio.duration) return;
-    const box = canvas.getBoundingClientRect();
-    playFrom(((event.clientX - box.left) / box.width) * audio.duration);
-  });
+  if (audio && container) {
+    fetch(container.dataset.peaksUrl, {headers: {Accept: "application/json"}})
+      .then((r) => (r.ok ? r.json() : {peaks: []}))
+      .catch(() => ({peaks: []}))
+      .then((data) => setUpWaveform(data.peaks || [], data.duration));
+  }
 
   // Transcript follows the audio
   function highlight() {
@@ -63,18 +99,16 @@
     }
     for (const turn of turns) turn.classList.toggle("playing", turn === playing);
     if (playing && !audio.paused) playing.scrollIntoView({block: "nearest"});
-    draw();
   }
-  audio.addEventListener("timeupdate", highlight);
-  audio.addEventListener("loadedmetadata", draw);
-  for (const turn of turns) {
-    turn.addEventListener("click", () => playFrom(parseFloat(turn.dataset.start)));
+  if (audio) audio.addEventListener("timeupdate", highlight);
+  for (const [index, turn] of turns.entries()) {
+    turn.addEventListener("click", () => playFrom(parseFloat(turn.dataset.start), index));
     turn.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); playFrom(parseFloat(turn.dataset.start)); }
+      if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); playFrom(parseFloat(turn.dataset.start), index); }
     });
   }
   for (const button of document.querySelectorAll("button.play[data-start]")) {
-    button.addEventListener("click", () => playFrom(parseFloat(button.dataset.start)));
+    button.addEventListener("click", () => playFrom(parseFloat(button.dataset.start), Number(button.dataset.turn)));
   }
 
   // Saving items
@@ -132,7 +166,7 @@
     const typing = event.target.closest("input, textarea, select, button, audio");
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     const confirmForm = document.getElementById("confirm-call");
-    if (event.key === " ") {
+    if (event.key === " " && audio) {
       event.preventDefault();
       if (audio.paused) audio.play().catch(() => {}); else audio.pause();
     } else if (event.key === "j") {
@@ -154,7 +188,7 @@
     if (index >= 0) {
       focusItem(index);
       const first = items[index].querySelector("button.play[data-start]");
-      if (first) audio.currentTime = parseFloat(first.dataset.start);
+      if (first && audio) audio.currentTime = parseFloat(first.dataset.start);
     }
   }
 })();
