@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext
+
 from qa.db.models import AuditEntry, ItemVerdict
 from web.i18n import VALUE_LABELS, number
 
@@ -74,6 +76,23 @@ def turn_views(transcript: dict[str, Any] | None, verdicts: list[ItemVerdict]) -
     turns = transcript["turns"] if transcript else []
     return [TurnView(i, t["role"], t["start"], t["end"], marked(t["text"], needles.get(i, [])))
             for i, t in enumerate(turns)]
+
+
+# Why the speech pipeline asks for the roles to be checked (the transcript's roles.review codes).
+ROLE_REVIEW_LABELS = {
+    "one_voice": lazy_gettext("One voice throughout: agent and customer could not be told apart"),
+    "one_voice_two_parties": lazy_gettext("One voice heard, but the words show two parties: split by force"),
+    "close_voices": lazy_gettext("The two voices sound alike: the split may mix them"),
+    "evidence_split": lazy_gettext("The evidence for who is the agent is split"),
+    "no_agent_evidence": lazy_gettext("No agent phrases: whose words these are is unknown"),
+    "no_speakers": lazy_gettext("No speakers found"),
+}
+
+
+def role_review(transcript: dict[str, Any] | None) -> list[str]:
+    """The reasons, in the reader's language, to check who is the agent on this call."""
+    codes = (transcript or {}).get("roles", {}).get("review", [])
+    return [str(ROLE_REVIEW_LABELS.get(code, code)) for code in codes]
 
 
 def item_views(verdicts: list[ItemVerdict]) -> list[ItemView]:

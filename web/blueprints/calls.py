@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from qa.db.models import AuditEntry, Call, ItemVerdict
 from qa.review import REVIEWABLE, REVIEWERS, confirm_call, review_version, score_of, set_verdict
-from web.callview import audit_changes, item_views, turn_views
+from web.callview import audit_changes, item_views, role_review, turn_views
 from web.db import db_session
 from web.errors import wants_json
 from web.i18n import STATE_LABELS, VERDICT_LABELS, number
@@ -36,6 +36,7 @@ def page(call_id: int) -> str:
     return render_template(
         "call.html", call=call, turns=turn_views(call.transcript.data if call.transcript else None, call.verdicts),
         items=item_views(call.verdicts), version=review_version(call), preview=preview,
+        role_review=role_review(call.transcript.data if call.transcript else None),
         audit=[(entry, audit_changes(entry, {v.item: v.name for v in call.verdicts})) for entry in audit],
         review_below=scoring_template().review_below_confidence,
         can_review=current_user.role in REVIEWERS and call.state in REVIEWABLE,
