@@ -6,8 +6,8 @@ import numpy as np
 
 from qa.align import assign_words_by_segments, build_turns, join_text
 from qa.diarization.stereo import assign_words_by_channel
-from qa.roles import decide_roles
-from qa.types import SpeakerSegment, Word
+from qa.roles import decide_roles, two_parties_heard
+from qa.types import Diarization, SpeakerSegment, Word
 
 
 def words_of(*items: tuple[str, float, float, str | None]) -> list[Word]:
@@ -78,3 +78,34 @@ def test_without_evidence_confidence_is_low() -> None:
     decision = decide_roles(words, ["S0", "S1"])
     assert decision.agent == "S0"  # speaks first, the only cue
     assert decision.confidence < 0.7
+
+
+def test_who_asks_for_help_is_the_customer() -> None:
+    # Neither greets; the one asking 帮我查 is not the agent even though they speak first.
+    words = words_of(("喂", 0, 0.3, "S0"), ("帮我查一下我的快递", 0.5, 2.0, "S0"), ("好的请稍等", 2.5, 3.5, "S1"))
+    decision = decide_roles(words, ["S0", "S1"])
+    assert decision.agent == "S1"
+    assert any(e["cue"] == "asks for help 帮我" and e["weight"] < 0 for e in decision.evidence)
+
+
+def test_an_unsure_split_lowers_the_confidence_and_says_why() -> None:
+    words = words_of(("您好", 0, 0.3, "S0"), ("工号", 0.4, 0.8, "S0"), ("为您服务", 0.8, 1.4, "S0"),
+                     ("我想问一下", 2, 3, "S1"))
+    sure = decide_roles(words, ["S0", "S1"])
+    unsure = decide_roles(words, ["S0", "S1"], split=Diarization([], 0.22, 0.6, "close_voices"))
+    assert sure.agent == unsure.agent == "S0"
+    assert sure.confidence >= 0.9 > unsure.confidence
+    assert sure.review == [] and unsure.review == ["close_voices"]
+
+
+def test_a_lone_voice_without_agent_phrases_is_nobody_s_agent() -> None:
+    words = words_of(("我的快递", 0, 1, "S0"), ("怎么还没到", 1, 2, "S0"))
+    decision = decide_roles(words, ["S0"], split=Diarization([], None, 0.3, "one_voice"))
+    assert decision.agent is None and decision.roles == {"S0": "unknown"}
+    assert decision.review == ["one_voice", "no_agent_evidence"] and decision.confidence < 0.5
+
+
+def test_two_parties_are_heard_in_one_voice_s_words() -> None:
+    agent_only = words_of(("您好为您服务", 0, 1, "S0"), ("请您稍等", 2, 3, "S0"))
+    both = words_of(("您好为您服务", 0, 1, "S0"), ("我想问一下账单", 2, 3, "S0"))
+    assert not two_parties_heard(agent_only) and two_parties_heard(both)

@@ -42,6 +42,7 @@ def test_turns_match_the_truth(transcribed: Path, call_id: str) -> None:
     assert data["turns"][0]["role"] == "agent"
     assert data["roles"]["confidence"] >= 0.9 and data["roles"]["evidence"]
     assert data["diarization"]["num_speakers"] == 2
+    assert data["roles"]["review"] == [] and isinstance(data["asr"]["dropped_words"], list)
     txt = (transcribed / f"{call_id}.txt").read_text(encoding="utf-8")
     assert "坐席:" in txt and "客户:" in txt
 
@@ -83,3 +84,20 @@ def test_batch_reports_each_bad_file_in_one_line_and_goes_on(tmp_path: Path, mod
     assert "5 of 6 file(s) failed" in result.output
     assert (out / f"{STEREO}.json").is_file()
     assert sorted(p.name for p in out.iterdir()) == [f"{STEREO}.json"]
+
+
+def test_one_voice_throughout_is_kept_flagged_and_unsure(tmp_path: Path, models_dir: Path) -> None:
+    # The agent's channel of a stereo sample alone, as a mono file: one voice, no second party.
+    from audio_factory import encode
+
+    from qa.audio import load_audio
+    from qa.config import AudioConfig
+
+    audio = load_audio(SAMPLES / "calls" / "c01_inbound_good.wav", AudioConfig())
+    mono = encode(audio.samples[:1], audio.sample_rate, tmp_path / "agent_only.wav", "pcm_s16le")
+    result = CliRunner().invoke(main, ["transcribe", str(mono), "--out", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "agent_only.json").read_text(encoding="utf-8"))
+    assert data["diarization"]["num_speakers"] == 1
+    assert "one_voice" in data["roles"]["review"]
+    assert data["roles"]["confidence"] < 0.5
