@@ -1,0 +1,23 @@
+"""An unsure split of the parties makes the role-dependent verdicts unsure and the call rise in the queue."""
+
+from __future__ import annotations
+
+from conftest import sample_truth
+
+from qa.jobs import risk_of
+from qa.metrics import transcript_from_truth
+from qa.scoring.engine import score_transcript
+from qa.scoring.loader import load_rules
+
+
+def test_low_role_confidence_lowers_role_verdicts_and_raises_the_call_in_the_queue() -> None:
+    rules = load_rules()
+    sure = transcript_from_truth(sample_truth("c04_no_closing"))
+    unsure = transcript_from_truth(sample_truth("c04_no_closing"))
+    unsure.roles = {**unsure.roles, "confidence": 0.3, "review": ["close_voices"]}
+    sure_card, unsure_card = score_transcript(sure, rules), score_transcript(unsure, rules)
+    pairs = [(a, b) for a, b in zip(sure_card.verdicts, unsure_card.verdicts) if a.verdict != "na"]
+    assert any(b.confidence < a.confidence for a, b in pairs)
+    assert all(b.confidence <= a.confidence for a, b in pairs)
+    review_below = rules.template.review_below_confidence
+    assert risk_of(unsure_card, review_below) > risk_of(sure_card, review_below)
