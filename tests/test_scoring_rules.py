@@ -138,6 +138,15 @@ def test_forbid_fails_with_the_turn_times_and_words_said(rules: RuleSet) -> None
 
 
 @pytest.mark.parametrize(("said", "expected"), [
+    ("这个我也不知道，您去门店问吧。", "fail"),  # punctuation dropped: 不知道您去… is still 不知道
+    ("暂时不知道您的问题是否已经解决，还需要我做什么吗？", "pass"),  # a polite question
+    ("你这样都不知道吗？", "pass"),  # 质疑, judged by forbidden.questioning
+])
+def test_bu_zhidao_is_the_agents_own_not_knowing(rules: RuleSet, said: str, expected: str) -> None:
+    assert judge(rules, "forbidden.bu_zhidao", OPENING, ("agent", 5.0, 9.0, said, 1.0)).verdict == expected
+
+
+@pytest.mark.parametrize(("said", "expected"), [
     ("这个问题我暂时没有办法回答您，我帮您记录下来，明天给您回电。", "pass"),  # 001's approved script
     ("没有办法。", "fail"),
 ])
