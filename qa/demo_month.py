@@ -48,6 +48,9 @@ DAYS = 60  # the last day is a Sunday, so the latest week is a whole one
 REVIEWED_SHARE = 0.5
 INSPECTORS = ("inspector", "inspector2")
 APPEALING = ("a1006", "a1002")
+# The demo's version learns from the latest 100 confirmed calls rather than all 150: half the
+# training time (9 s instead of 19 s of CPU here) for held-out figures that barely move (AUC 0.993 against 0.996).
+TRAINING_CALLS = 100
 APPEAL_REASONS = ("客户当时情绪激动，我已经按流程解释并道歉了。", "这句话是在复述客户的问题，不是对客户说的。",
                   "系统没有识别出我的开场白，录音里说了工号。", "通话后面已经按规范结束，请复核。")
 
@@ -199,8 +202,9 @@ def train_model(db: Database, config: Config, rules: RuleSet) -> int | None:
     with db.session() as session:
         if session.scalar(select(LearnedModel.id).where(LearnedModel.state == "ready").limit(1)) is not None:
             return None
+    learning = config.learning.model_copy(update={"max_calls": min(config.learning.max_calls, TRAINING_CALLS)})
     try:
-        version = train_version(db, config, rules, trigger="command").version
+        version = train_version(db, config.model_copy(update={"learning": learning}), rules, trigger="command").version
     except LearningError:
         return None
     refresh_predictions(db, rules)

@@ -94,7 +94,7 @@ def test_the_agreement_pages(centre: Centre, client: FlaskClient) -> None:
     login(client, "boss")
     assert client.get("/agreement").headers["Location"].startswith("/agreement/20")
     html = client.get("/agreement/2026-11").get_data(as_text=True)
-    assert "<svg" in html and "精确率" in html and "66.7%" in html and "75%" in html
+    assert "data-chart" in html and "精确率" in html and "66.7%" in html and "75%" in html
     assert f'href="/agreement/2026-11/{HELLO}"' in html
     item = client.get(f"/agreement/2026-11/{HELLO}").get_data(as_text=True)
     assert f'href="/calls/{centre.calls[1]}"' in item and "质检员改判" in item

@@ -207,7 +207,8 @@ def test_second_inspectors_stale_save_is_refused(site: Site) -> None:
 def test_agent_appeals_and_another_inspector_decides(site: Site) -> None:
     agent = signed_in(site, "agent1")
     agent.screenshot(path=SHOTS / "scorecard.png", full_page=True)
-    expect(agent.locator("svg.chart circle")).to_have_count(3)
+    expect(agent.locator("figure.chart-trend details.chart-table tbody tr")).to_have_count(3)
+    expect(agent.locator("figure.chart-trend canvas").first).to_be_visible()  # drawn by ECharts
     agent.locator(".deductions a").first.click()
     expect(agent.locator("article.item.current")).to_have_count(1)
     agent.goto(f"{site.url}/calls/{site.world.calls['sep']}")
@@ -304,7 +305,7 @@ def test_manager_records_publishes_and_the_agent_sees_the_month(site: Site) -> N
     expect(page.locator("h1")).to_contain_text("月度考核")
     page.goto(f"{site.url}/tally/2026-11")
     expect(page.locator("#state")).to_contain_text("草稿")
-    expect(page.locator(".chart-grid svg.chart").first).to_be_visible()
+    expect(page.locator(".chart-grid figure.chart canvas").first).to_be_visible()
     form = page.locator("form.entry-form")
     form.locator('select[name="agent"]').select_option(label="A1001 张三")
     form.locator('select[name="kind"]').select_option("praise")
@@ -334,7 +335,7 @@ def test_manager_sees_how_often_inspectors_changed_the_verdicts(site: Site) -> N
     page.click("nav >> text=判定一致性")
     expect(page.locator("h1")).to_contain_text("判定一致性")
     page.goto(f"{site.url}/agreement/2026-11")
-    expect(page.locator("svg.chart").first).to_be_visible()
+    expect(page.locator("figure.chart canvas").first).to_be_visible()
     expect(page.locator("table.list")).to_contain_text("greeting.hello")  # one row per item of the month's calls
     page.screenshot(path=SHOTS / "agreement.png", full_page=True)
     page.context.close()
@@ -385,7 +386,7 @@ def test_manager_reviews_what_the_model_learned_and_inspectors_follow_its_order(
     manager = signed_in(learning_site, "boss")
     manager.click("nav >> text=模型学习")
     expect(manager.locator("h2").first).to_contain_text("版本 1")
-    expect(manager.locator("svg").first).to_be_visible()
+    expect(manager.locator("figure.chart canvas").first).to_be_visible()
     suggestion = manager.locator("table.suggestions tbody tr").first
     phrase = suggestion.locator("td strong").inner_text()
     suggestion.locator('button[value="reject"]').click()

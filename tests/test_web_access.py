@@ -19,7 +19,7 @@ from webworld import PASSWORD, SCRIPT, World, login
 from qa.config import Config, WebConfig
 from qa.db.models import Call
 from web.app import create_app
-from web.charts import Point, trend_svg
+from web.charts import Point, trend_chart
 
 STAFF_PAGES = ["/queue", "/upload", "/upload/status", "/api/status", "/appeals", "/agents"]
 
@@ -153,9 +153,14 @@ def test_transcript_text_is_escaped(client: FlaskClient, world: World) -> None:
     assert client.get(f"/api/calls/{world.calls['xss']}").json["turns"][1]["text"] == f"你好{SCRIPT}"
 
 
-def test_chart_labels_are_escaped() -> None:
-    svg = str(trend_svg([Point("<b>9月</b>", 80, "80", "<script>")], [("<i>优秀</i>", 90)], "<caption>"))
-    assert "<b>" not in svg and "<script>" not in svg and "<i>" not in svg and "&lt;b&gt;9月" in svg
+def test_chart_labels_are_escaped(app: Flask) -> None:
+    """In the figures table and in the JSON block, which a label must not close."""
+    chart = trend_chart([Point("<b>9月</b>", 80, "80", "</script><script>alert(1)</script>")], [("<i>优秀</i>", 90)],
+                        "<caption>", "<name>")
+    with app.test_request_context():
+        html = chart.__html__()
+    assert "<b>" not in html and "<script>alert" not in html and "<i>" not in html and "<name>" not in html
+    assert "&lt;b&gt;9月" in html and html.count("</script>") == 1
 
 
 def test_qa_serve_migrates_serves_and_stops_on_sigterm_however_busy(tmp_path: Path) -> None:

@@ -192,7 +192,7 @@ def test_scorecard_trend_and_costliest_deductions(app: Flask, world: World) -> N
     agent = app.test_client()
     login(agent, "agent1")
     html = agent.get(f"/agents/{world.agents['A1001']}").get_data(as_text=True)
-    assert '<svg class="chart"' in html and "2026-10" in html and "2026-11" in html
+    assert 'class="chart chart-trend"' in html and "2026-10" in html and "2026-11" in html
     assert "2026-11：80 分（1 通）" in html
     first = _verdict(world, "bad", "forbidden.bu_zhidao")
     assert f'href="/calls/{world.calls["bad"]}#v{first.id}"' in html

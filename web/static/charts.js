@@ -22,10 +22,12 @@
   }
 
   function bars(spec) {
+    const counts = spec.series.every((s) => s.cells.every((c) => !c || Number.isInteger(c.value)));
     return Object.assign(common(spec), {
-      grid: {left: 8, right: 48, top: spec.series.length > 1 ? 28 : 24, bottom: 8, containLabel: true},
-      xAxis: {type: "value", min: 0, splitLine: {lineStyle: {type: "dashed"}}},
-      yAxis: {type: "category", inverse: true, data: spec.labels, axisTick: {show: false}},
+      grid: {left: 16, right: 48, top: spec.series.length > 1 ? 28 : 24, bottom: 8, containLabel: true},
+      xAxis: {type: "value", min: 0, minInterval: counts ? 1 : 0, splitLine: {lineStyle: {type: "dashed"}}},
+      yAxis: {type: "category", inverse: true, data: spec.labels, axisTick: {show: false},
+              axisLabel: {width: 180, overflow: "truncate"}},
       series: spec.series.map((s) => ({
         type: "bar", name: s.name, barMaxWidth: 16, itemStyle: {color: COLOURS[s.key] || COLOURS.current},
         data: s.cells.map((c) => (c ? c.value : null)),
