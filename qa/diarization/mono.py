@@ -47,6 +47,7 @@ FRAME_S = FRAME_STEP / SAMPLE_RATE
 # 40 % more time; none: several points worse).
 WINDOW_STEP_FRAMES = 444  # 7.49 s; a whole number of frames keeps windows on one frame grid
 BATCH_WINDOWS = 16
+LEVEL_BLOCK_FRAMES = 100_000  # frames (27 s of audio each) whose levels are computed at a time
 
 # Powerset class -> active local speakers, in pyannote's order: {}, {0}, {1}, {2}, {0,1}, {0,2}, {1,2}.
 POWERSET = np.array(
@@ -192,13 +193,13 @@ def _segment(session: ort.InferenceSession, audio: np.ndarray, pool: Executor) -
     """(windows, 589, 3) bool activity of local speakers; window w starts at frame w * step."""
     step = WINDOW_STEP_FRAMES * FRAME_STEP
     count = 1 + max(0, -(-(len(audio) - WINDOW_SAMPLES) // step))
-    padded = np.zeros((count - 1) * step + WINDOW_SAMPLES, dtype=np.float32)
-    padded[: len(audio)] = audio
-    windows = np.lib.stride_tricks.sliding_window_view(padded, WINDOW_SAMPLES)[::step]
     batch = min(BATCH_WINDOWS, -(-count // _workers()))
 
-    def run(first: int) -> np.ndarray:
-        chunk = np.ascontiguousarray(windows[first:first + batch])[:, None, :]
+    def run(first: int) -> np.ndarray:  # windows copied a batch at a time, the last zero-padded
+        chunk = np.zeros((min(batch, count - first), 1, WINDOW_SAMPLES), dtype=np.float32)
+        for i, row in enumerate(chunk):
+            piece = audio[(first + i) * step: (first + i) * step + WINDOW_SAMPLES]
+            row[0, : len(piece)] = piece
         return session.run(None, {"waveform": chunk})[0].argmax(axis=-1)
 
     activity = POWERSET[np.concatenate(list(pool.map(run, range(0, count, batch))))]
@@ -257,10 +258,14 @@ def _speech_mask(window: np.ndarray, speaker: int,
 def _frame_levels(audio: np.ndarray, windows: int) -> np.ndarray:
     """Level (dB) of each frame of the global grid covering `windows` windows."""
     frames = (windows - 1) * WINDOW_STEP_FRAMES + FRAMES_PER_WINDOW
-    padded = np.zeros(frames * FRAME_STEP, dtype=np.float64)
-    usable = audio[: len(padded)]
-    padded[: len(usable)] = usable
-    return 10 * np.log10(np.mean(padded.reshape(frames, FRAME_STEP) ** 2, axis=1) + 1e-10)
+    power = np.zeros(frames)
+    for first in range(0, frames, LEVEL_BLOCK_FRAMES):  # a float64 copy of a long call would not fit
+        stop = min(first + LEVEL_BLOCK_FRAMES, frames)
+        padded = np.zeros((stop - first) * FRAME_STEP, dtype=np.float64)
+        usable = audio[first * FRAME_STEP: stop * FRAME_STEP]
+        padded[: len(usable)] = usable
+        power[first:stop] = np.mean(padded.reshape(stop - first, FRAME_STEP) ** 2, axis=1)
+    return 10 * np.log10(power + 1e-10)
 
 
 def _split_at_pause(run: slice, levels: np.ndarray) -> list[slice]:
