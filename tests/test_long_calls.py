@@ -1,0 +1,101 @@
+"""Long recordings (issue 14, item 12): memory follows what a stage must hold, not a multiple of
+the call. Measured with tracemalloc, which counts numpy's arrays; bench/memory.py measures the
+whole worker."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from audio_factory import tone
+from conftest import SAMPLES
+
+from qa import pipeline as pipeline_module
+from qa.audio import load_audio
+from qa.config import Config
+from qa.diarization.fbank import kaldi_fbank
+from qa.peaks import compute_peaks
+
+MINUTES = 20
+
+
+def traced_peak(run: Callable[[], Any]) -> tuple[Any, int]:
+    """What `run` returns, and the most memory its allocations held at once, in bytes."""
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def long_call(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 minutes of 8 kHz stereo FLAC: a tone burst on alternate channels every 30 s."""
+    path = tmp_path_factory.mktemp("long") / "long.flac"
+    burst = tone(5.0, 8000, 2)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("flac", rate=8000, layout="stereo")
+        for index in range(MINUTES * 2):
+            block = np.zeros((2, 30 * 8000), dtype=np.float32)
+            block[index % 2, :burst.shape[1]] = burst[index % 2]
+            frame = av.AudioFrame.from_ndarray((block.T.reshape(1, -1) * 32767).astype(np.int16), format="s16",
+                                               layout="stereo")
+            frame.sample_rate = 8000
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_a_long_call_is_decoded_into_one_array(long_call: Path) -> None:
+    audio, peak = traced_peak(lambda: load_audio(long_call))
+    assert audio.duration == pytest.approx(MINUTES * 60, abs=0.1) and audio.channels == 2
+    assert peak < 1.2 * audio.samples.nbytes  # chunks joined at the end would hold it twice
+
+
+def test_the_waveform_of_a_long_call_needs_no_copy_of_it(long_call: Path) -> None:
+    decoded = load_audio(long_call).samples.nbytes
+    peaks, peak = traced_peak(lambda: compute_peaks(long_call, Config()))
+    assert len(peaks["peaks"]) == 1200 and max(peaks["peaks"]) == 1.0
+    assert peak < 1.3 * decoded
+
+
+def test_filterbank_features_of_a_long_call_are_computed_in_blocks(long_call: Path) -> None:
+    mono = load_audio(long_call).mono()
+    features, peak = traced_peak(lambda: kaldi_fbank(mono))
+    assert features.shape == (1 + (len(mono) - 400) // 160, 80)
+    assert peak < features.nbytes + 50e6  # one block's spectra; all at once: over 15 times the features
+    assert np.array_equal(features[:30_000], kaldi_fbank(mono[:160 * 29_999 + 400]))
+
+
+def test_pieces_cover_the_call_and_are_cut_in_quiet(long_call: Path) -> None:
+    audio = load_audio(long_call)
+    pieces = audio.pieces(100.0)
+    assert pieces[0][0] == 0 and pieces[-1][1] == audio.samples.shape[1]
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+    assert all(0 < end - start <= 100 * 16000 for start, end in pieces)
+    assert all(np.abs(audio.samples[:, cut - 800:cut + 800]).max() == 0 for _, cut in pieces[:-1])
+    assert audio.pieces(MINUTES * 60.0) == [(0, audio.samples.shape[1])]
+
+
+def test_a_call_recognised_in_pieces_reads_as_when_whole(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """c09 (86 s, stereo) in pieces of at most 30 s: the same words, timed within the call."""
+    speech = pipeline_module.SpeechPipeline(Config(models_dir=models_dir))
+    call = SAMPLES / "calls" / "c09_long_hold.wav"
+    whole = speech.process(call)
+    monkeypatch.setattr(pipeline_module, "PIECE_S", 30.0)
+    pieced = speech.process(call)
+    assert len(load_audio(call).pieces(30.0)) == 3
+    starts = [w.start for w in pieced.words]
+    assert starts == sorted(starts) and 0 <= starts[0] and pieced.words[-1].end <= whole.audio["duration"]
+    assert max(s.end for s in pieced.segments) > 60  # segments of the last piece are timed within the call
+    text_whole, text_pieced = ("".join(w.text for w in t.words) for t in (whole, pieced))
+    common = sum(min(text_whole.count(ch), text_pieced.count(ch)) for ch in set(text_whole))
+    assert common >= 0.85 * len(text_whole)  # whisper-base reads a few words differently at a cut
