@@ -27,8 +27,9 @@ from scoring import AREAS, compare, transcripts
 
 from qa.metrics import transcript_from_truth
 from qa.modelstore.manifest import REPO_ROOT
-from qa.scoring.loader import load_rules
+from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.text import normalise
+from qa.transcript import Transcript
 
 FRESH = REPO_ROOT / "samples" / "fresh"
 sys.path.insert(0, str(REPO_ROOT / "samples"))
@@ -65,7 +66,7 @@ def truths() -> list[dict[str, Any]]:
     return made
 
 
-def report(split: str, calls: list[dict[str, Any]], transcribed: list, rules) -> dict[str, Any]:
+def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript], rules: RuleSet) -> dict[str, Any]:
     print(f"\n== {split}: {len(calls)} calls "
           f"({'looked at while tuning' if split == 'tune' else 'untouched while tuning'}) ==")
     found = compare(calls, transcribed, rules)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from qa.scoring.context import item_weight, weigh
+from qa.scoring.context import weigh
 from qa.scoring.facts import CallFacts, call_facts
 from qa.scoring.loader import LoadedChecklist, RuleSet
 from qa.scoring.patterns import Hit, Pattern
@@ -124,7 +124,7 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outc
     indices = ctx.turn_indices(item.speaker, item.scope)
     text = ctx.text(indices)
     found = patterns["match"].find(text)
-    weights = [weigh(ctx, item, patterns, text, h) if item.context else item_weight(item) for h in found]
+    weights = [weigh(ctx, item, patterns, text, h) for h in found]
     hits = [h for h, w in zip(found, weights) if w.severity != "pass"]
     excused = sorted({w.reason for w in weights if w.severity == "pass"})
     if len(hits) >= item.min_count:
@@ -263,7 +263,8 @@ def _evaluate(ctx: CallContext, checklist: LoadedChecklist, item: Item, rules: R
     return Verdict(item=item.id, checklist=checklist.checklist.id, area=checklist.checklist.area, name=item.name,
                    explain=item.explain, verdict=outcome.verdict, confidence=round(outcome.confidence, 3),
                    deduct=item.deduct if outcome.deduct is None else outcome.deduct,
-                   fatal=item.fatal if outcome.fatal is None else outcome.fatal, reason=outcome.reason, evidence=outcome.evidence)
+                   fatal=item.fatal if outcome.fatal is None else outcome.fatal, reason=outcome.reason,
+                   evidence=outcome.evidence)
 
 
 def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | None = None) -> Scorecard:
