@@ -2,8 +2,8 @@
 
 Evidence, strongest first: the configured channel of a stereo recording; the standard greeting
 (您好…工号…为您服务, the closing 感谢您的来电/欢迎再次拨打) in a speaker's first or last words;
-asking for help (帮我, 我想问), which counts against being the agent; who speaks first. Weights
-are the product's own defaults.
+service phrases anywhere (请您稍等, 久等了, 请问您的); asking for help (帮我, 我想问), which counts
+against being the agent; who speaks first. Weights are the product's own defaults.
 """
 
 from __future__ import annotations
@@ -29,12 +29,24 @@ CLOSING_CUES: list[tuple[str, re.Pattern[str], float]] = [
     ("感谢您的来电", re.compile("感谢[您你]的来电"), 1.5),
     ("欢迎再次拨打", re.compile("欢迎.{0,4}再次拨打"), 1.5),
 ]
+# The agent's service phrases anywhere in the call: they still speak for the agent where the
+# recogniser lost the greeting (a quiet or bare 喂，请讲 opening).
+AGENT_CUES: list[tuple[str, re.Pattern[str], float]] = [
+    ("请问您的", re.compile("请问[您你]的"), 1.0),
+    ("请您稍等", re.compile("请[您你]?稍等"), 1.0),
+    ("久等了", re.compile("久等"), 1.0),
+    ("感谢您的耐心", re.compile("感谢[您你]的(耐心|等待)"), 1.0),
+    ("不打扰您了", re.compile("不打扰[您你]"), 1.0),
+    ("非常抱歉", re.compile("(非常|很)抱歉"), 1.0),
+]
 # Who asks for help is the customer: these count against a speaker being the agent, anywhere in
-# the call (an agent says 我帮您, 您的; a customer 帮我, 我想问, 我的).
+# the call (an agent says 我帮您, 您的, 感谢您; a customer 帮我, 我想问, 我的, 谢谢你).
 CUSTOMER_CUES: list[tuple[str, re.Pattern[str], float]] = [
     ("asks for help 帮我", re.compile("帮我"), 1.0),
     ("我想问/我想办", re.compile("我想(问|办|改|要|查|把)"), 1.0),
     ("我的/我家", re.compile("我(的|家)"), 0.5),
+    ("我昨天/我上周", re.compile("我(昨天|前天|今天|上周|上个月|上次)"), 0.5),
+    ("谢谢你", re.compile("谢谢你"), 0.5),
 ]
 OPENING_WINDOW_S = 15.0
 CLOSING_WINDOW_S = 15.0
@@ -103,9 +115,10 @@ def decide_roles(
             if match := pattern.search(closing):
                 add(speaker, cue, weight, text=match.group(0))
         everything = "".join(w.text for w in spoken)
-        for cue, pattern, weight in CUSTOMER_CUES:
-            if match := pattern.search(everything):
-                add(speaker, cue, -weight, text=match.group(0))
+        for cues, sign in ((AGENT_CUES, 1), (CUSTOMER_CUES, -1)):
+            for cue, pattern, weight in cues:
+                if match := pattern.search(everything):
+                    add(speaker, cue, sign * weight, text=match.group(0))
     first_word = next((w for w in words if w.speaker in scores), None)
     if first_word is not None:
         add(first_word.speaker, "speaks first", FIRST_SPEAKER_WEIGHT, time=first_word.start)
