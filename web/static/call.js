@@ -13,7 +13,7 @@ import RegionsPlugin from "./vendor/wavesurfer/regions.esm.js";
   const items = Array.from(document.querySelectorAll("[data-item]"));
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const REGION_COLOURS = {agent: "rgba(127, 176, 255, 0.10)", customer: "rgba(255, 255, 255, 0.05)",
-                          fail: "rgba(255, 82, 82, 0.45)", pass: "rgba(76, 200, 120, 0.40)", na: "rgba(160, 160, 160, 0.3)"};
+                          fail: "rgba(255, 82, 82, 0.45)", pass: "rgba(76, 200, 120, 0.30)", na: "rgba(160, 160, 160, 0.3)"};
 
   function say(message) {
     notice.textContent = message;
@@ -53,7 +53,9 @@ import RegionsPlugin from "./vendor/wavesurfer/regions.esm.js";
                            color: REGION_COLOURS[turn.classList.contains("role-agent") ? "agent" : "customer"],
                            drag: false, resize: false});
       }
-      for (const button of document.querySelectorAll("button.play[data-region]")) {
+      // Evidence found in a turn; whole-call figures (speech rate, a searched window) stay buttons only.
+      for (const button of document.querySelectorAll("button.play[data-region][data-turn]")) {
+        if (button.closest("li.window")) continue;
         const start = parseFloat(button.dataset.start), end = Math.max(parseFloat(button.dataset.end), start + 0.3);
         regions.addRegion({id: button.dataset.region, start, end, content: button.dataset.label,
                            color: REGION_COLOURS[button.dataset.verdict] || REGION_COLOURS.na, drag: false, resize: false});
@@ -70,6 +72,8 @@ import RegionsPlugin from "./vendor/wavesurfer/regions.esm.js";
     const tick = () => { shown.textContent = clock(audio.currentTime) + " / " + clock(audio.duration); };
     audio.addEventListener("timeupdate", tick);
     audio.addEventListener("loadedmetadata", tick);
+    audio.addEventListener("seeked", tick);
+    tick();
     for (const button of controls.querySelectorAll("button[data-rate]")) {
       button.addEventListener("click", () => {
         audio.playbackRate = parseFloat(button.dataset.rate);
