@@ -14,8 +14,6 @@ from typing import Any
 from flask import g, render_template
 from markupsafe import Markup
 
-TOP_SCORE = 100.0
-
 
 @dataclass(frozen=True)
 class Point:
@@ -49,10 +47,6 @@ class Chart:
     series: list[dict[str, Any]]  # {"key", "name", "cells": [{"value", "shown", "title"} or None per label]}
     bands: list[dict[str, Any]] = field(default_factory=list)  # trend: grade bands {"name", "bound"}
     floor: float = 0.0  # trend: the bottom of the scale
-
-    @property
-    def empty(self) -> bool:
-        return not self.labels
 
     def spec(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,12 +29,14 @@ APPEAL_LABELS = {"open": lazy_gettext("Open"), "upheld": lazy_gettext("Upheld"),
 ACTION_LABELS = {"set_verdict": lazy_gettext("Item decided"), "confirm_call": lazy_gettext("Call confirmed"),
                  "file_appeal": lazy_gettext("Appeal filed"), "decide_appeal": lazy_gettext("Appeal decided"),
                  "rescore": lazy_gettext("Scored again"), "retry": lazy_gettext("Processing retried"),
-                 "publish_tally": lazy_gettext("Tally published"), "add_tally_entry": lazy_gettext("Entry recorded")}
+                 "publish_tally": lazy_gettext("Tally published"), "add_tally_entry": lazy_gettext("Entry recorded"),
+                 "demo_call": lazy_gettext("Demo call created")}
 FIELD_LABELS = {"final_verdict": lazy_gettext("Final verdict"), "comment": lazy_gettext("Comment"),
                 "item": lazy_gettext("Item"), "state": lazy_gettext("State"), "score": lazy_gettext("Score"),
                 "grade": lazy_gettext("Grade"), "fatal": lazy_gettext("Fatal"), "appeal": lazy_gettext("Appeal"),
                 "reason": lazy_gettext("Reason"), "error": lazy_gettext("Error"),
-                "accepted_automatic": lazy_gettext("Automatic verdicts accepted")}
+                "accepted_automatic": lazy_gettext("Automatic verdicts accepted"), "note": lazy_gettext("Note"),
+                "changes": lazy_gettext("Wording changes")}
 VALUE_LABELS = {"final_verdict": VERDICT_LABELS, "state": STATE_LABELS, "appeal": APPEAL_LABELS}
 AREA_LABELS = {"greeting": lazy_gettext("Greeting"), "closing": lazy_gettext("Closing"),
                "courtesy": lazy_gettext("Courtesy"), "forbidden": lazy_gettext("Forbidden phrases"),
