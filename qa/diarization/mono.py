@@ -47,7 +47,7 @@ FRAME_S = FRAME_STEP / SAMPLE_RATE
 # 40 % more time; none: several points worse).
 WINDOW_STEP_FRAMES = 444  # 7.49 s; a whole number of frames keeps windows on one frame grid
 BATCH_WINDOWS = 16
-LEVEL_BLOCK_FRAMES = 100_000  # frames (27 s of audio each) whose levels are computed at a time
+LEVEL_BLOCK_FRAMES = 4000  # frames (67 s) whose levels are computed at a time: about 17 MB
 
 # Powerset class -> active local speakers, in pyannote's order: {}, {0}, {1}, {2}, {0,1}, {0,2}, {1,2}.
 POWERSET = np.array(
