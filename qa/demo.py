@@ -4,6 +4,7 @@ It creates the embedded database, ingests samples/calls with samples/metadata.cs
 every queued call (transcribe, diarize, score) under a progress bar, creates one demo user per
 role with a fresh random password (printed), and serves the review UI. Running it again keeps
 what was processed (the same audio is the same call) and gives the demo users new passwords.
+The months of history around the samples are qa/demo_month.py's.
 """
 
 from __future__ import annotations
