@@ -46,7 +46,7 @@ FRAME_S = FRAME_STEP / SAMPLE_RATE
 # number of embeddings, the dominant cost, stays low (half overlap: same accuracy on the samples,
 # 40 % more time; none: several points worse).
 WINDOW_STEP_FRAMES = 444  # 7.49 s; a whole number of frames keeps windows on one frame grid
-BATCH_WINDOWS = 16
+BATCH_WINDOWS = 4  # segmentation windows per model call: 16 held about 0.5 GB of activations per call (same output)
 LEVEL_BLOCK_FRAMES = 4000  # frames (67 s) whose levels are computed at a time: about 17 MB
 
 # Powerset class -> active local speakers, in pyannote's order: {}, {0}, {1}, {2}, {0,1}, {0,2}, {1,2}.
