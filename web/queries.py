@@ -49,8 +49,10 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 
 
 def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
-    """Which calls the queue holds: awaiting review and risky, sampled or being reviewed, then the filters."""
-    conditions: list[Any] = [Call.state.in_(REVIEWABLE), or_(Call.risk > 0, Call.sampled, Call.state == "in_review")]
+    """Which calls the queue holds: awaiting review and risky, sampled, disputed by the learned model
+    (a passing call it believes the rules got wrong) or being reviewed, then the filters."""
+    conditions: list[Any] = [Call.state.in_(REVIEWABLE),
+                             or_(Call.risk > 0, Call.sampled, Call.disputed, Call.state == "in_review")]
     if filters.agent:
         conditions.append(Call.agent_id == filters.agent)
     if filters.team:
