@@ -58,7 +58,7 @@ class SpeechPipeline:
             from qa.diarization.pyannote_backend import diarize_with_pyannote
 
             return Diarization(diarize_with_pyannote(audio.mono(), audio.sample_rate, cfg)), "pyannote.audio"
-        from qa.diarization.mono import FORCED_SPLIT_CERTAINTY, diarize_mono
+        from qa.diarization.mono import diarize_mono
 
         diarized = diarize_mono(
             audio.mono(),
@@ -66,11 +66,8 @@ class SpeechPipeline:
             num_speakers=cfg.num_speakers,
             max_speakers=cfg.max_speakers,
             expected_speakers=cfg.expected_speakers,
+            two_parties=two_parties_heard(words),
         )
-        if diarized.doubt == "one_voice" and two_parties_heard(words):
-            split = diarize_mono(audio.mono(), self.config.models_dir, num_speakers=2)
-            diarized = replace(split, certainty=min(split.certainty, FORCED_SPLIT_CERTAINTY),
-                               doubt="one_voice_two_parties")
         return diarized, "pyannote-segmentation-3.0+campplus (onnx)"
 
     def process(self, path: str | Path, on_stage: Callable[[str], None] | None = None) -> Transcript:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -139,11 +139,13 @@ def _models(models_dir: Path) -> _Models:
 
 def diarize_mono(audio: np.ndarray, models_dir: Path, num_speakers: int | None = None,
                  min_speakers: int = 1, max_speakers: int = 4,
-                 expected_speakers: int = 2) -> Diarization:
+                 expected_speakers: int = 2, two_parties: bool = False) -> Diarization:
     """Who spoke when in 16 kHz float32 mono `audio`.
 
     `num_speakers` forces the count; otherwise it is `expected_speakers` unless the voices
-    clearly say otherwise, within [min_speakers, max_speakers].
+    clearly say otherwise, within [min_speakers, max_speakers]. `two_parties` (the words show
+    two parties): one voice heard throughout is split in two all the same, by clustering the
+    same model outputs again, with a certainty of at most FORCED_SPLIT_CERTAINTY.
     """
     if num_speakers is not None and num_speakers < 1:
         raise ValueError("num_speakers must be at least 1")
@@ -158,8 +160,14 @@ def diarize_mono(audio: np.ndarray, models_dir: Path, num_speakers: int | None =
         levels = _frame_levels(audio, len(activity))
         locals_ = _embed_locals(_Embedder(models.embedding, audio, pool), activity, levels)
     wanted = num_speakers or int(np.clip(expected_speakers, min_speakers, max_speakers))
-    return diarize_embedded(activity, locals_, len(audio) / SAMPLE_RATE, wanted,
-                            None if num_speakers else (min_speakers, max_speakers))
+    duration = len(audio) / SAMPLE_RATE
+    bounds = None if num_speakers else (min_speakers, max_speakers)
+    diarized = diarize_embedded(activity, locals_, duration, wanted, bounds)
+    if diarized.doubt == "one_voice" and two_parties:
+        split = diarize_embedded(activity, locals_, duration, 2, None)
+        diarized = replace(split, certainty=min(split.certainty, FORCED_SPLIT_CERTAINTY),
+                           doubt="one_voice_two_parties")
+    return diarized
 
 
 def diarize_embedded(activity: np.ndarray, locals_: list[_Local], duration: float, wanted: int,
