@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from qa.db.models import Call, ItemVerdict, call_time
+from qa.db.models import Call, ItemVerdict, as_utc, call_time
 
 TOP_DEDUCTIONS = 5
 EXAMPLES_PER_ITEM = 5
@@ -36,8 +36,7 @@ class Deduction:
 
 
 def _local_month(moment: datetime, zone: ZoneInfo) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite returns naive UTC
-    return aware.astimezone(zone).strftime("%Y-%m")
+    return as_utc(moment).astimezone(zone).strftime("%Y-%m")
 
 
 def monthly_scores(session: Session, agent_id: int, zone: ZoneInfo) -> list[Month]:

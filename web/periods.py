@@ -9,12 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from qa.db.models import Call, call_time
+from qa.db.models import Call, as_utc, call_time
 from qa.tally.period import Month, current_month, month_of
 from qa.tally.policy import Period
-from qa.weekly import Week, current_week
-
-PROCESSED = ("scored", "in_review", "confirmed")
+from qa.weekly import PROCESSED, Week, current_week
 
 
 def latest_call(session: Session, confirmed: bool) -> datetime | None:
@@ -22,7 +20,7 @@ def latest_call(session: Session, confirmed: bool) -> datetime | None:
     states = ("confirmed",) if confirmed else PROCESSED
     moment = session.scalar(select(func.max(call_time())).where(Call.state.in_(states),
                                                                 call_time() <= datetime.now(UTC)))
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
+    return None if moment is None else as_utc(moment)
 
 
 def latest_month(session: Session, period: Period) -> Month:
