@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_factory import encode
-from conftest import SAMPLES
+from conftest import SAMPLES, unavailable
 
 from qa import audio as audio_module
 from qa.audio import load_audio
@@ -40,12 +40,12 @@ def dtx_amr_with_pyav(speech: np.ndarray, folder: Path) -> Path:
 def amr_with_sox(speech: np.ndarray, folder: Path, kind: str, rate: int) -> Path:
     """What a telephone system's `sox in.wav -r <rate> -c 1 call.<kind>` writes (DTX on by default)."""
     if shutil.which("sox") is None:
-        pytest.skip("sox is not installed (apt-get install sox libsox-fmt-all)")
+        unavailable("sox is not installed (apt-get install sox libsox-fmt-all)")
     wav = encode(speech_silence_speech(speech, 8000), 8000, folder / "in.wav", "pcm_s16le")
     made = subprocess.run(["sox", str(wav), "-r", str(rate), "-c", "1", str(folder / f"call.{kind}")],
                           capture_output=True, text=True)
     if made.returncode != 0:
-        pytest.skip(f"this sox cannot write {kind}: {made.stderr.strip()}")
+        unavailable(f"this sox cannot write {kind} (apt-get install libsox-fmt-all): {made.stderr.strip()}")
     return folder / f"call.{kind}"
 
 
