@@ -34,7 +34,7 @@ QA = Path(sys.executable).parent / "qa"
 def write_recording(path: Path, hours: float, channels: int, every_min: float) -> Path:
     """`hours` of faint noise at 8 kHz with the sample call's speech every `every_min` minutes,
     written block by block so that making it holds one block, not the recording."""
-    speech = load_audio(SPEECH).samples[:, ::2]  # 16 kHz -> 8 kHz, as on the telephone line
+    speech = load_audio(SPEECH).window()[:, ::2]  # 16 kHz -> 8 kHz, as on the telephone line
     speech = speech if channels == 2 and speech.shape[0] == 2 else np.repeat(speech[:1], channels, axis=0)
     block_s = every_min * 60
     blocks = int(np.ceil(hours * 3600 / block_s))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,39 +16,87 @@ from qa.errors import CallError
 from qa.files import sha256_of
 
 
+class _SampleFile:
+    """Decoded samples kept in an unnamed temporary file (interleaved float32 frames), so that
+    a long call is on disk, not in memory: each stage reads the stretch it works on, and a worker's
+    memory stays that of one stretch however long the call. The file goes when it is closed."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self.handle = tempfile.TemporaryFile(prefix="qa-audio-", buffering=0)  # read back with pread
+        self.size = 0  # frames written
+        self.peak = 0.0  # the largest absolute sample so far
+        self.difference = 0.0  # the largest difference between the two channels so far
+
+    def append(self, chunk: np.ndarray) -> None:
+        """Add (channels, n) samples at the end."""
+        self.peak = max(self.peak, float(np.abs(chunk).max(initial=0.0)))
+        if self.channels == 2:
+            self.difference = max(self.difference, float(np.abs(chunk[0] - chunk[1]).max(initial=0.0)))
+        self.handle.write(np.ascontiguousarray(chunk.T, dtype=np.float32).tobytes())
+        self.size += chunk.shape[1]
+
+    def silence(self, count: int) -> None:
+        self.append(np.zeros((self.channels, count), dtype=np.float32))
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        """(end - start, channels) samples; safe from several threads at once (positional reads)."""
+        frame = 4 * self.channels
+        data = os.pread(self.handle.fileno(), (end - start) * frame, start * frame)
+        return np.frombuffer(data, dtype=np.float32).reshape(-1, self.channels)
+
+
 @dataclass
 class DecodedAudio:
-    """The call's audio at `sample_rate`; `samples` has shape (channels, n), at most two channels."""
+    """The call's audio at `sample_rate`, at most two channels, read a stretch at a time.
+
+    The samples live in a temporary file (see _SampleFile) until `close()`, or until the object is
+    collected; `window` and `mono` read the stretch a stage needs.
+    """
 
     path: str
     sha256: str
-    samples: np.ndarray
     sample_rate: int
     source_rate: int
     source_channels: int
     codec: str
     container: str
+    length: int  # samples per channel
+    channels: int
+    _store: _SampleFile = field(repr=False)
     note: str | None = None
     warnings: list[str] = field(default_factory=list)  # what was repaired while decoding, for the reviewer
 
     @property
-    def channels(self) -> int:
-        return self.samples.shape[0]
-
-    @property
     def duration(self) -> float:
-        return self.samples.shape[1] / self.sample_rate
+        return self.length / self.sample_rate
+
+    def window(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """(channels, n) float32 samples start:end (the whole call by default: short calls only)."""
+        start, end, _ = slice(start, end).indices(self.length)
+        frames = self._store.read(start, max(start, end))
+        return np.ascontiguousarray(frames[:, :self.channels].T)
 
     def mono(self, start: int = 0, end: int | None = None) -> np.ndarray:
-        """Samples start:end mixed down to one channel (a view when there is one already)."""
-        window = self.samples[:, start:end]
+        """Samples start:end mixed down to one channel."""
+        window = self.window(start, end)
         return window.mean(axis=0) if self.channels > 1 else window[0]
+
+    def close(self) -> None:
+        """Remove the samples' temporary file; the audio cannot be read afterwards."""
+        self._store.handle.close()
+
+    def __enter__(self) -> DecodedAudio:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def pieces(self, longest_s: float) -> list[tuple[int, int]]:
         """(start, end) sample ranges of at most `longest_s` covering the call, for stages whose
         memory grows with what they are given. Each cut is at the quietest 0.1 s of the last tenth
         of its piece, so that it falls between words."""
-        longest, step, length = int(longest_s * self.sample_rate), self.sample_rate // 10, self.samples.shape[1]
+        longest, step, length = int(longest_s * self.sample_rate), self.sample_rate // 10, self.length
         bounds, start = [], 0
         while length - start > longest:
             search = self.mono(start + longest - longest // 10, start + longest)
@@ -84,43 +134,7 @@ def _wav_missing_bytes(path: Path) -> int:
 # refuse every packet of a call's silences; the opencore decoders shipped with PyAV decode them.
 PREFERRED_DECODERS = {"amrnb": "libopencore_amrnb", "amrwb": "libopencore_amrwb"}
 BAD_PACKETS_WARN = 0.05  # share of packets that could not be decoded above which the call carries a warning
-_BLOCK = 1 << 20  # samples per block when scanning the decoded audio
-
-
-def _is_duplicated_mono(samples: np.ndarray, peak: float) -> bool:
-    """Stereo files whose two channels carry the same signal are mono calls in disguise."""
-    scale = max(peak, 1e-9)
-    return all(float(np.abs(samples[0, i:i + _BLOCK] - samples[1, i:i + _BLOCK]).max()) / scale < 1e-3
-               for i in range(0, samples.shape[1], _BLOCK))
-
-
-class _Samples:
-    """Decoded chunks written into one preallocated (channels, n) float32 array, so a long call is
-    held once (a list of chunks joined at the end would be held twice); the array grows only when
-    the container declared no length or a wrong one."""
-
-    def __init__(self, channels: int, expected: int) -> None:
-        self.array = np.zeros((channels, max(expected, 1 << 16)), dtype=np.float32)
-        self.size = 0
-        self.peak = 0.0  # the largest absolute sample so far
-
-    def append(self, chunk: np.ndarray) -> None:
-        self.peak = max(self.peak, float(np.abs(chunk).max(initial=0.0)))
-        end = self.size + chunk.shape[1]
-        if end > self.array.shape[1]:
-            grown = np.zeros((self.array.shape[0], max(end, self.array.shape[1] * 3 // 2)), dtype=np.float32)
-            grown[:, :self.size] = self.array[:, :self.size]
-            self.array = grown
-        self.array[:, self.size:end] = chunk
-        self.size = end
-
-    def silence(self, count: int) -> None:
-        self.append(np.zeros((self.array.shape[0], count), dtype=np.float32))
-
-    def result(self) -> np.ndarray:
-        """The samples decoded; a buffer much larger than them is not kept alive behind a view."""
-        kept = self.array[:, :self.size]
-        return kept.copy() if self.size < 0.9 * self.array.shape[1] else kept
+DUPLICATED_MONO = 1e-3  # stereo whose channels never differ by more than this share of the peak is mono
 
 
 def _decoder(stream: av.audio.stream.AudioStream) -> av.CodecContext:
@@ -150,6 +164,71 @@ def _finite(frame: av.AudioFrame) -> tuple[av.AudioFrame, int]:
     return clean, count
 
 
+@dataclass
+class _Decoding:
+    """What decoding a stream found besides the samples."""
+
+    packets: int = 0
+    bad_packets: int = 0
+    non_finite: int = 0
+
+
+def _decode_into(samples: _SampleFile, container: av.container.InputContainer, stream: av.audio.stream.AudioStream,
+                 path: Path, config: AudioConfig) -> _Decoding:
+    """Decode `stream` into `samples`, skipping undecodable packets (their time kept as silence)."""
+    limit = f"the {config.max_duration_s / 3600:g} h limit (audio.max_duration_s)"
+    resampler = av.AudioResampler(format="fltp", layout="stereo" if samples.channels == 2 else "mono",
+                                  rate=config.sample_rate)
+    max_samples = int(config.max_duration_s * config.sample_rate)
+    decoder = _decoder(stream)
+    found = _Decoding()
+    try:
+        for packet in container.demux(stream):
+            found.packets += packet.size > 0
+            try:
+                frames = decoder.decode(packet)
+            except av.error.FFmpegError:  # e.g. a frame type this decoder lacks: skipped, its time kept
+                found.bad_packets += 1
+                if packet.duration and packet.time_base:
+                    samples.silence(int(packet.duration * packet.time_base * config.sample_rate))
+                continue
+            for frame in frames:
+                frame, count = _finite(frame)
+                found.non_finite += count
+                for out in resampler.resample(frame):
+                    samples.append(out.to_ndarray())
+                    if samples.size > max_samples:
+                        raise CallError(path, f"longer than {limit}")
+        for out in resampler.resample(None):
+            samples.append(out.to_ndarray())
+    except av.error.FFmpegError as exc:
+        done = samples.size / config.sample_rate
+        raise CallError(path, f"corrupt or truncated audio: decoding failed after {done:.1f} s ({exc})") from exc
+    return found
+
+
+def _check(samples: _SampleFile, found: _Decoding, container_name: str, path: Path, config: AudioConfig) -> list[str]:
+    """Refuse what cannot be a call; the warnings a usable one carries."""
+    if found.bad_packets and found.bad_packets == found.packets:
+        raise CallError(path, f"corrupt audio: none of its {found.packets} packets could be decoded")
+    if samples.size == 0:
+        raise CallError(path, "zero-length recording: no audio samples")
+    duration = samples.size / config.sample_rate
+    if container_name == "wav" and (missing := _wav_missing_bytes(path)):
+        raise CallError(path, f"truncated file: {missing} bytes of audio declared in the header are missing "
+                              f"({duration:.1f} s present)")
+    peak_dbfs = 20 * np.log10(samples.peak) if samples.peak > 0 else float("-inf")
+    if peak_dbfs < config.silence_dbfs:
+        raise CallError(path, f"silent recording: peak level {peak_dbfs:.0f} dBFS over {duration:.1f} s")
+    warnings = []
+    if found.bad_packets > BAD_PACKETS_WARN * found.packets:
+        warnings.append(f"{found.bad_packets} of {found.packets} audio packets could not be decoded "
+                        "and count as silence")
+    if found.non_finite:
+        warnings.append(f"{found.non_finite} non-finite samples (NaN or infinite) set to 0")
+    return warnings
+
+
 def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAudio:
     """Decode `path`; raise CallError with a one-line reason for anything unusable.
 
@@ -168,82 +247,41 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise CallError(path, f"not a readable audio file ({exc.__class__.__name__}: {exc})") from exc
-    limit = f"the {config.max_duration_s / 3600:g} h limit (audio.max_duration_s)"
     with container:
         if not container.streams.audio:
             raise CallError(path, "the file has no audio stream")
         stream = container.streams.audio[0]
         declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
             container.duration / av.time_base if container.duration else 0.0)
-        if declared_s > config.max_duration_s:  # refused before decoding: memory stays small
-            raise CallError(path, f"{declared_s / 3600:.1f} h long, over {limit}")
+        if declared_s > config.max_duration_s:  # refused before decoding
+            raise CallError(path, f"{declared_s / 3600:.1f} h long, over the {config.max_duration_s / 3600:g} h "
+                                  "limit (audio.max_duration_s)")
         source_channels = stream.channels or 1
-        layout = "stereo" if source_channels == 2 else "mono"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=config.sample_rate)
-        samples = _Samples(2 if layout == "stereo" else 1, int(declared_s * config.sample_rate * 1.01))
-        max_samples = int(config.max_duration_s * config.sample_rate)
-        decoder = _decoder(stream)
-        packets = bad_packets = non_finite = 0
+        samples = _SampleFile(2 if source_channels == 2 else 1)
         try:
-            for packet in container.demux(stream):
-                packets += packet.size > 0
-                try:
-                    frames = decoder.decode(packet)
-                except av.error.FFmpegError:  # e.g. a frame type this decoder lacks: skipped, its time kept
-                    bad_packets += 1
-                    if packet.duration and packet.time_base:
-                        samples.silence(int(packet.duration * packet.time_base * config.sample_rate))
-                    continue
-                for frame in frames:
-                    frame, count = _finite(frame)
-                    non_finite += count
-                    for out in resampler.resample(frame):
-                        samples.append(out.to_ndarray())
-                        if samples.size > max_samples:
-                            raise CallError(path, f"longer than {limit}")
-            for out in resampler.resample(None):
-                samples.append(out.to_ndarray())
-        except av.error.FFmpegError as exc:
-            done = samples.size / config.sample_rate
-            raise CallError(path, f"corrupt or truncated audio: decoding failed after {done:.1f} s ({exc})") from exc
-        codec = stream.codec_context.name
-        container_name = container.format.name
+            found = _decode_into(samples, container, stream, path, config)
+            warnings = _check(samples, found, container.format.name, path, config)
+        except BaseException:
+            samples.handle.close()
+            raise
+        codec, container_name = stream.codec_context.name, container.format.name
         source_rate = stream.rate or config.sample_rate
-
-    if bad_packets and bad_packets == packets:
-        raise CallError(path, f"corrupt audio: none of its {packets} packets could be decoded")
-    if samples.size == 0:
-        raise CallError(path, "zero-length recording: no audio samples")
-    duration = samples.size / config.sample_rate
-    if container_name == "wav" and (missing := _wav_missing_bytes(path)):
-        raise CallError(path, f"truncated file: {missing} bytes of audio declared in the header are missing "
-                              f"({duration:.1f} s present)")
-    peak_dbfs = 20 * np.log10(samples.peak) if samples.peak > 0 else float("-inf")
-    if peak_dbfs < config.silence_dbfs:
-        raise CallError(path, f"silent recording: peak level {peak_dbfs:.0f} dBFS over {duration:.1f} s")
-
-    warnings = []
-    if bad_packets > BAD_PACKETS_WARN * packets:
-        warnings.append(f"{bad_packets} of {packets} audio packets could not be decoded and count as silence")
-    if non_finite:
-        warnings.append(f"{non_finite} non-finite samples (NaN or infinite) set to 0")
-    note = None
-    decoded = samples.result()
+    note, channels = None, samples.channels
     if source_channels > 2:
         note = f"{source_channels} channels mixed down to mono"
-    elif decoded.shape[0] == 2 and _is_duplicated_mono(decoded, samples.peak):
-        decoded = decoded[:1].copy()
-        note = "both channels carry the same signal: treated as mono"
-    del samples  # the decoding buffer, when a channel was copied out of it
+    elif channels == 2 and samples.difference < DUPLICATED_MONO * max(samples.peak, 1e-9):
+        note, channels = "both channels carry the same signal: treated as mono", 1
     return DecodedAudio(
         path=str(path),
         sha256=sha256_of(path),
-        samples=decoded,
         sample_rate=config.sample_rate,
         source_rate=source_rate,
         source_channels=source_channels,
         codec=codec,
         container=container_name,
+        length=samples.size,
+        channels=channels,
+        _store=samples,
         note=note,
         warnings=warnings,
     )

@@ -20,11 +20,10 @@ BUCKETS = 1200  # product default: about one bar per pixel of a wide player
 
 def compute_peaks(path: Path, config: Config, buckets: int = BUCKETS) -> dict[str, Any]:
     """Per bucket, the loudest sample of the mixed-down call, scaled so the loudest bucket is 1."""
-    audio = load_audio(path, config.audio)
-    length = audio.samples.shape[1]
-    edges = np.linspace(0, length, num=min(buckets, length) + 1, dtype=int)
-    # bucket by bucket, so that a long call is never copied whole (mixed down, made absolute)
-    peaks = np.array([np.abs(audio.mono(lo, hi)).max() for lo, hi in zip(edges[:-1], edges[1:])])
+    with load_audio(path, config.audio) as audio:
+        edges = np.linspace(0, audio.length, num=min(buckets, audio.length) + 1, dtype=int)
+        # bucket by bucket, so that a long call is never read whole
+        peaks = np.array([np.abs(audio.mono(lo, hi)).max() for lo, hi in zip(edges[:-1], edges[1:])])
     top = float(peaks.max())
     scaled = peaks / top if top > 0 else peaks
     return {"duration": round(audio.duration, 3), "peaks": [round(float(p), 3) for p in scaled]}

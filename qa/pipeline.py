@@ -50,6 +50,18 @@ class SpeechPipeline:
         return Recognition([w for at, piece in pieces for w in _shifted(piece.words, at)],
                            [d for at, piece in pieces for d in _shifted(piece.dropped, at)])
 
+    @staticmethod
+    def _diarize_stereo(audio: DecodedAudio, words: list[Word]) -> Diarization:
+        """One party per channel, piece by piece; each word goes to the louder channel."""
+        segments, pieces = [], audio.pieces(PIECE_S)
+        for start, end in pieces:
+            samples = audio.window(start, end)
+            segments += _shifted(diarize_stereo(samples, audio.sample_rate), start / audio.sample_rate)
+            last = end if end < pieces[-1][1] else float("inf")
+            assign_words_by_channel([w for w in words if start <= w.start * audio.sample_rate < last],
+                                    samples, audio.sample_rate, start)
+        return Diarization(segments)
+
     def _diarize_mono(self, audio: DecodedAudio, words: list[Word]) -> tuple[Diarization, str]:
         """Speakers of a mono call. One voice heard throughout is kept only while the words show
         no second party either; otherwise the call is split in two all the same."""
@@ -61,7 +73,7 @@ class SpeechPipeline:
         from qa.diarization.mono import diarize_mono
 
         diarized = diarize_mono(
-            audio.mono(),
+            audio,
             self.config.models_dir,
             num_speakers=cfg.num_speakers,
             max_speakers=cfg.max_speakers,
@@ -85,28 +97,26 @@ class SpeechPipeline:
             clock = now
 
         announce("decode")
-        audio = load_audio(path, self.config.audio)
-        lap("decode")
-        announce("asr")
-        recognition = self._recognise(audio)
-        words = recognition.words
-        lap("asr")
-        if not words:
-            unlikely = f" ({len(recognition.dropped)} word(s) dropped as unlikely speech)" if recognition.dropped else ""
-            raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio{unlikely}")
-
-        announce("diarize")
-        stereo_roles = None
-        if audio.channels == 2:
-            diarized = Diarization([segment for start, end in audio.pieces(PIECE_S) for segment in _shifted(
-                diarize_stereo(audio.samples[:, start:end], audio.sample_rate), start / audio.sample_rate)])
-            assign_words_by_channel(words, audio.samples, audio.sample_rate)
-            method, stereo_roles = "stereo channels", list(self.config.diarization.stereo_roles)
-        else:
-            diarized, method = self._diarize_mono(audio, words)
-            assign_words_by_segments(words, diarized.segments)
-        segments = diarized.segments
-        lap("diarize")
+        with load_audio(path, self.config.audio) as audio:
+            lap("decode")
+            announce("asr")
+            recognition = self._recognise(audio)
+            words = recognition.words
+            lap("asr")
+            if not words:
+                unlikely = (f" ({len(recognition.dropped)} word(s) dropped as unlikely speech)"
+                            if recognition.dropped else "")
+                raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio{unlikely}")
+            announce("diarize")
+            stereo_roles = None
+            if audio.channels == 2:
+                diarized = self._diarize_stereo(audio, words)
+                method, stereo_roles = "stereo channels", list(self.config.diarization.stereo_roles)
+            else:
+                diarized, method = self._diarize_mono(audio, words)
+                assign_words_by_segments(words, diarized.segments)
+            segments = diarized.segments
+            lap("diarize")
 
         speakers = sorted({s.speaker for s in segments} | {w.speaker for w in words if w.speaker})
         decision = decide_roles(words, speakers, stereo_roles, diarized)

@@ -45,7 +45,8 @@ def amr_with_sox(speech: np.ndarray, folder: Path, kind: str, rate: int) -> Path
     made = subprocess.run(["sox", str(wav), "-r", str(rate), "-c", "1", str(folder / f"call.{kind}")],
                           capture_output=True, text=True)
     if made.returncode != 0:
-        unavailable(f"this sox cannot write {kind} (apt-get install libsox-fmt-all): {made.stderr.strip()}")
+        # Debian's sox reads AMR-WB but cannot write it, and no AMR-WB encoder ships with PyAV
+        pytest.skip(f"this sox cannot write {kind}: {made.stderr.strip()}")
     return folder / f"call.{kind}"
 
 
@@ -91,8 +92,8 @@ def test_non_finite_samples_are_zeroed_and_counted(speech_8k: np.ndarray, tmp_pa
     path = encode(samples, rate, tmp_path / "float.wav", "pcm_f32le", "wav")
     audio = load_audio(path)
     assert audio.warnings == ["3 non-finite samples (NaN or infinite) set to 0"]
-    assert np.isfinite(audio.samples).all()
-    assert float(np.abs(audio.samples).max()) == pytest.approx(float(np.abs(speech_8k).max()), rel=0.2)
+    assert np.isfinite(audio.window()).all()
+    assert float(np.abs(audio.window()).max()) == pytest.approx(float(np.abs(speech_8k).max()), rel=0.2)
 
 
 def test_the_transcript_carries_the_warnings(speech_8k: np.ndarray, tmp_path: Path, models_dir: Path) -> None:

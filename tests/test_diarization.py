@@ -73,12 +73,12 @@ def test_mono_call_splits_into_its_two_voices(mono_call, models_dir: Path) -> No
 def test_one_voice_stays_one_speaker(models_dir: Path) -> None:
     # The agent channel of a stereo call: one voice, with the customer's turns as silence.
     audio = load_audio(SAMPLES / "calls" / "c01_inbound_good.wav", AudioConfig())
-    diarized = diarize_mono(audio.samples[0], models_dir)
+    diarized = diarize_mono(audio.window()[0], models_dir)
     assert diarized.segments and len({s.speaker for s in diarized.segments}) == 1
     assert diarized.doubt == "one_voice" and diarized.certainty < 0.5
     # The words show two parties: the same model outputs are clustered in two, as a forced count would.
-    split = diarize_mono(audio.samples[0], models_dir, two_parties=True)
-    forced = diarize_mono(audio.samples[0], models_dir, num_speakers=2)
+    split = diarize_mono(audio.window()[0], models_dir, two_parties=True)
+    forced = diarize_mono(audio.window()[0], models_dir, num_speakers=2)
     assert split.doubt == "one_voice_two_parties" and split.certainty <= 0.5
     assert split.segments == forced.segments and len({s.speaker for s in split.segments}) == 2
 

@@ -94,7 +94,7 @@ def test_one_voice_throughout_is_kept_flagged_and_unsure(tmp_path: Path, models_
     from qa.config import AudioConfig
 
     audio = load_audio(SAMPLES / "calls" / "c01_inbound_good.wav", AudioConfig())
-    mono = encode(audio.samples[:1], audio.sample_rate, tmp_path / "agent_only.wav", "pcm_s16le")
+    mono = encode(audio.window()[:1], audio.sample_rate, tmp_path / "agent_only.wav", "pcm_s16le")
     result = CliRunner().invoke(main, ["transcribe", str(mono), "--out", str(tmp_path), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "agent_only.json").read_text(encoding="utf-8"))

@@ -24,13 +24,14 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import AgglomerativeClustering
 
-from qa.diarization.fbank import FRAME_LENGTH, FRAME_SHIFT, kaldi_fbank, normalise
+from qa.diarization.fbank import FRAME_LENGTH, FRAME_SHIFT, NUM_MEL_BINS, kaldi_fbank, normalise, num_frames
 from qa.types import Diarization, SpeakerSegment
 
 SEGMENTATION_FILE = "segmentation-3.0.onnx"
@@ -48,6 +49,7 @@ FRAME_S = FRAME_STEP / SAMPLE_RATE
 WINDOW_STEP_FRAMES = 444  # 7.49 s; a whole number of frames keeps windows on one frame grid
 BATCH_WINDOWS = 4  # segmentation windows per model call: 16 held about 0.5 GB of activations per call (same output)
 LEVEL_BLOCK_FRAMES = 4000  # frames (67 s) whose levels are computed at a time: about 17 MB
+EMBED_BATCH = 256  # embeddings whose features are held at a time: at most about 25 MB
 
 # Powerset class -> active local speakers, in pyannote's order: {}, {0}, {1}, {2}, {0,1}, {0,2}, {1,2}.
 POWERSET = np.array(
@@ -90,6 +92,30 @@ PAUSE_DB = 8.0  # ... this far below the speech on either side (its upper quarti
 
 MIN_GAP_S = 0.3  # shorter pauses inside one speaker's speech are bridged
 MIN_SEGMENT_S = 0.1  # shorter segments are dropped
+
+
+class MonoSource(Protocol):
+    """What diarization reads: a call's length in 16 kHz samples and stretches of it mixed down
+    to mono (qa.audio.DecodedAudio is one), so that a long call is read a window at a time."""
+
+    @property
+    def length(self) -> int: ...
+
+    def mono(self, start: int = 0, end: int | None = None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _InMemory:
+    """A whole recording already in memory, as a MonoSource."""
+
+    samples: np.ndarray
+
+    @property
+    def length(self) -> int:
+        return len(self.samples)
+
+    def mono(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        return self.samples[start:end]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +163,10 @@ def _models(models_dir: Path) -> _Models:
     return _Models(session(SEGMENTATION_FILE), session(EMBEDDING_FILE))
 
 
-def diarize_mono(audio: np.ndarray, models_dir: Path, num_speakers: int | None = None,
+def diarize_mono(audio: np.ndarray | MonoSource, models_dir: Path, num_speakers: int | None = None,
                  min_speakers: int = 1, max_speakers: int = 4,
                  expected_speakers: int = 2, two_parties: bool = False) -> Diarization:
-    """Who spoke when in 16 kHz float32 mono `audio`.
+    """Who spoke when in 16 kHz float32 mono `audio` (an array, or a source read window by window).
 
     `num_speakers` forces the count; otherwise it is `expected_speakers` unless the voices
     clearly say otherwise, within [min_speakers, max_speakers]. `two_parties` (the words show
@@ -151,16 +177,17 @@ def diarize_mono(audio: np.ndarray, models_dir: Path, num_speakers: int | None =
         raise ValueError("num_speakers must be at least 1")
     if not 1 <= min_speakers <= max_speakers:
         raise ValueError("need 1 <= min_speakers <= max_speakers")
-    audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
-    if len(audio) < FRAME_LENGTH:
+    source = _InMemory(np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)) if isinstance(
+        audio, np.ndarray) else audio
+    if source.length < FRAME_LENGTH:
         return Diarization([])
     models = _models(Path(models_dir).resolve())
     with ThreadPoolExecutor(_workers()) as pool:
-        activity = _segment(models.segmentation, audio, pool)
-        levels = _frame_levels(audio, len(activity))
-        locals_ = _embed_locals(_Embedder(models.embedding, audio, pool), activity, levels)
+        activity = _segment(models.segmentation, source, pool)
+        levels = _frame_levels(source, len(activity))
+        locals_ = _embed_locals(_Embedder(models.embedding, source, pool), activity, levels)
     wanted = num_speakers or int(np.clip(expected_speakers, min_speakers, max_speakers))
-    duration = len(audio) / SAMPLE_RATE
+    duration = source.length / SAMPLE_RATE
     bounds = None if num_speakers else (min_speakers, max_speakers)
     diarized = diarize_embedded(activity, locals_, duration, wanted, bounds)
     if diarized.doubt == "one_voice" and two_parties:
@@ -197,16 +224,16 @@ def split_certainty(separation: float | None) -> float:
     return float(np.interp(separation, [CLOSE_VOICES, APART_VOICES], [MIN_SPLIT_CERTAINTY, 1.0]))
 
 
-def _segment(session: ort.InferenceSession, audio: np.ndarray, pool: Executor) -> np.ndarray:
+def _segment(session: ort.InferenceSession, source: MonoSource, pool: Executor) -> np.ndarray:
     """(windows, 589, 3) bool activity of local speakers; window w starts at frame w * step."""
     step = WINDOW_STEP_FRAMES * FRAME_STEP
-    count = 1 + max(0, -(-(len(audio) - WINDOW_SAMPLES) // step))
+    count = 1 + max(0, -(-(source.length - WINDOW_SAMPLES) // step))
     batch = min(BATCH_WINDOWS, -(-count // _workers()))
 
     def run(first: int) -> np.ndarray:  # windows copied a batch at a time, the last zero-padded
         chunk = np.zeros((min(batch, count - first), 1, WINDOW_SAMPLES), dtype=np.float32)
         for i, row in enumerate(chunk):
-            piece = audio[(first + i) * step: (first + i) * step + WINDOW_SAMPLES]
+            piece = source.mono((first + i) * step, (first + i) * step + WINDOW_SAMPLES)
             row[0, : len(piece)] = piece
         return session.run(None, {"waveform": chunk})[0].argmax(axis=-1)
 
@@ -219,22 +246,41 @@ def _segment(session: ort.InferenceSession, audio: np.ndarray, pool: Executor) -
 class _Embedder:
     """CAM++ embeddings of chosen segmentation frames of one recording.
 
-    The fbank is computed once for the whole recording; an embedding takes the fbank frames
-    whose centres fall in the chosen segmentation frames, mean-normalised over those frames.
+    Filterbank features are computed a window at a time on the recording's one frame grid (frame
+    i starts at sample 160 i), so that a long call's features are never all held; an embedding
+    takes the window's fbank frames whose centres fall in the chosen segmentation frames,
+    mean-normalised over those frames.
     """
 
-    def __init__(self, session: ort.InferenceSession, audio: np.ndarray, pool: Executor) -> None:
+    def __init__(self, session: ort.InferenceSession, source: MonoSource, pool: Executor) -> None:
         self._session = session
         self._pool = pool
-        self._features = kaldi_fbank(audio)
-        centres = FRAME_SHIFT * np.arange(len(self._features)) + FRAME_LENGTH / 2
-        # Segmentation frame (global grid) nearest to each fbank frame's centre; non-decreasing.
-        self._grid = np.rint((centres - FRAME_CENTRE) / FRAME_STEP).astype(np.int64).clip(min=0)
+        self._source = source
+        self._count = num_frames(source.length)
+        self._window: tuple[int, np.ndarray, np.ndarray] | None = None  # the last window's features
+
+    def _window_features(self, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """The fbank frames whose centres fall in `window`, and the window frame each is nearest."""
+        if self._window is not None and self._window[0] == window:
+            return self._window[1:]
+        offset = window * WINDOW_STEP_FRAMES
+        # fbank frame i is centred at sample 160 i + 200: a generous range of i, then the exact test
+        lo, hi = ((offset + f) * FRAME_STEP + FRAME_CENTRE - FRAME_LENGTH / 2 for f in (-1, FRAMES_PER_WINDOW + 1))
+        index = np.arange(max(0, int(lo // FRAME_SHIFT)), min(self._count, int(hi // FRAME_SHIFT) + 2))
+        nearest = np.rint((FRAME_SHIFT * index + FRAME_LENGTH / 2 - FRAME_CENTRE) / FRAME_STEP).astype(np.int64)
+        nearest = nearest.clip(min=0) - offset
+        inside = (nearest >= 0) & (nearest < FRAMES_PER_WINDOW)
+        index, nearest = index[inside], nearest[inside]
+        features = np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
+        if len(index):
+            features = kaldi_fbank(self._source.mono(int(index[0]) * FRAME_SHIFT,
+                                                     int(index[-1]) * FRAME_SHIFT + FRAME_LENGTH))
+        self._window = (window, features, nearest)
+        return features, nearest
 
     def _frames(self, window: int, mask: np.ndarray) -> np.ndarray:
-        offset = window * WINDOW_STEP_FRAMES
-        lo, hi = np.searchsorted(self._grid, [offset, offset + FRAMES_PER_WINDOW])
-        chosen = self._features[lo:hi][mask[self._grid[lo:hi] - offset]]
+        features, nearest = self._window_features(window)
+        chosen = features[mask[nearest]]
         cap = int(MAX_EMBED_S * SAMPLE_RATE / FRAME_SHIFT)
         if len(chosen) > cap:
             middle = (len(chosen) - cap) // 2
@@ -242,7 +288,8 @@ class _Embedder:
         return chosen
 
     def embed(self, requests: list[tuple[int, np.ndarray]]) -> list[np.ndarray | None]:
-        """Unit embeddings for (window, frame mask) pairs; None where too little is selected."""
+        """Unit embeddings for (window, frame mask) pairs, in window order; None where too little
+        is selected. EMBED_BATCH requests' features are held at a time."""
 
         def run(features: np.ndarray) -> np.ndarray | None:
             if len(features) < MIN_EMBED_FRAMES:
@@ -250,7 +297,11 @@ class _Embedder:
             vector = self._session.run(None, {"features": normalise(features)[None]})[0][0]
             return _unit(vector)
 
-        return list(self._pool.map(run, [self._frames(w, m) for w, m in requests]))
+        vectors: list[np.ndarray | None] = []
+        for first in range(0, len(requests), EMBED_BATCH):
+            batch = [self._frames(w, m) for w, m in requests[first:first + EMBED_BATCH]]
+            vectors += self._pool.map(run, batch)
+        return vectors
 
 
 def _speech_mask(window: np.ndarray, speaker: int,
@@ -263,14 +314,14 @@ def _speech_mask(window: np.ndarray, speaker: int,
     return (solo if clean_s >= MIN_CLEAN_S else within), clean_s
 
 
-def _frame_levels(audio: np.ndarray, windows: int) -> np.ndarray:
+def _frame_levels(source: MonoSource, windows: int) -> np.ndarray:
     """Level (dB) of each frame of the global grid covering `windows` windows."""
     frames = (windows - 1) * WINDOW_STEP_FRAMES + FRAMES_PER_WINDOW
     power = np.zeros(frames)
     for first in range(0, frames, LEVEL_BLOCK_FRAMES):  # a float64 copy of a long call would not fit
         stop = min(first + LEVEL_BLOCK_FRAMES, frames)
         padded = np.zeros((stop - first) * FRAME_STEP, dtype=np.float64)
-        usable = audio[first * FRAME_STEP: stop * FRAME_STEP]
+        usable = source.mono(first * FRAME_STEP, stop * FRAME_STEP)
         padded[: len(usable)] = usable
         power[first:stop] = np.mean(padded.reshape(stop - first, FRAME_STEP) ** 2, axis=1)
     return 10 * np.log10(power + 1e-10)

@@ -21,15 +21,16 @@ def diarize_stereo(samples: np.ndarray, sample_rate: int) -> list[SpeakerSegment
     return sorted(segments, key=lambda s: (s.start, s.speaker))
 
 
-def assign_words_by_channel(words: list[Word], samples: np.ndarray, sample_rate: int) -> None:
-    """Give each word to the channel with the most energy over the word's span.
+def assign_words_by_channel(words: list[Word], samples: np.ndarray, sample_rate: int, start: int = 0) -> None:
+    """Give each word to the channel with the most energy over the word's span; `samples` begin
+    at sample `start` of the call (a piece of a long call).
 
     The energy comparison needs no segment boundaries, so it stays right where Whisper's word
     times are slightly off or where both parties talk at once.
     """
     n = samples.shape[1]
     for word in words:
-        lo = min(max(int(word.start * sample_rate), 0), n - 1)
-        hi = min(max(int(word.end * sample_rate), lo + 1), n)
+        lo = min(max(int(word.start * sample_rate) - start, 0), n - 1)
+        hi = min(max(int(word.end * sample_rate) - start, lo + 1), n)
         energy = np.square(samples[:, lo:hi]).sum(axis=1)
         word.speaker = f"S{int(np.argmax(energy))}"
