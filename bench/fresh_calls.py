@@ -1,5 +1,7 @@
 """The checklists on the fresh synthetic calls (samples/fresh): verdicts against an inspector's,
-fatal verdicts where due and nowhere else, on the tuning half and on the held-out half.
+fatal verdicts where due and nowhere else, on the tuning half and on the held-out half; with
+--set blind, on samples/blind, calls and verdicts written by someone who had not seen the
+checklists (never tuned on).
 
 The calls' scripts (samples/fresh/scripts.yaml) and the inspector's verdicts with the fixed split
 (samples/fresh/expected.yaml, written before the scorer was run) are scored as text-level
@@ -11,7 +13,7 @@ transcribed by the speech pipeline instead, or read from --transcripts. Prints p
 per-area agreement (calls whose every item verdict in the area agrees), the recall of fatal
 verdicts on calls the inspector calls 高压线, and fatal verdicts on calls that are not.
 
-    python bench/fresh_calls.py [--audio [--transcripts DIR]] [--json out.json]
+    python bench/fresh_calls.py [--set fresh|blind] [--audio [--transcripts DIR]] [--json out.json]
 """
 
 from __future__ import annotations
@@ -31,18 +33,19 @@ from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.text import normalise
 from qa.transcript import Transcript
 
-FRESH = REPO_ROOT / "samples" / "fresh"
+SETS = {"fresh": REPO_ROOT / "samples" / "fresh", "blind": REPO_ROOT / "samples" / "blind"}
 sys.path.insert(0, str(REPO_ROOT / "samples"))
 from render import DEFAULT_PAUSE, LEAD_IN, load_scripts  # noqa: E402  (samples/ is a folder of scripts)
 
 CHARS_PER_SECOND = 4.7  # the rendered samples' agent pace (characters of normalised text per second)
-SPLITS = ("tune", "held_out")
+SPLITS = {"tune": "looked at while tuning", "held_out": "untouched while tuning",
+          "blind": "written without sight of the checklists, never tuned on"}
 
 
-def truths() -> list[dict[str, Any]]:
-    """Each fresh call as a truth dict: text-level turn times and the inspector's verdicts."""
-    voices, calls = load_scripts(FRESH / "scripts.yaml")
-    expected = yaml.safe_load((FRESH / "expected.yaml").read_text(encoding="utf-8"))
+def truths(folder: Path = SETS["fresh"]) -> list[dict[str, Any]]:
+    """Each call of a set as a truth dict: text-level turn times and the inspector's verdicts."""
+    voices, calls = load_scripts(folder / "scripts.yaml")
+    expected = yaml.safe_load((folder / "expected.yaml").read_text(encoding="utf-8"))
     made = []
     for call in calls:
         judged = expected["calls"][call.id]
@@ -67,8 +70,7 @@ def truths() -> list[dict[str, Any]]:
 
 
 def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript], rules: RuleSet) -> dict[str, Any]:
-    print(f"\n== {split}: {len(calls)} calls "
-          f"({'looked at while tuning' if split == 'tune' else 'untouched while tuning'}) ==")
+    print(f"\n== {split}: {len(calls)} calls ({SPLITS[split]}) ==")
     found = compare(calls, transcribed, rules)
     due = [c for c in calls if c["fatal"]]
     caught = [c for c in due if found.cards[c["call_id"]].fatal]
@@ -86,21 +88,24 @@ def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--audio", action="store_true", help="score the rendered calls in samples/fresh/calls")
+    parser.add_argument("--set", choices=sorted(SETS), default="fresh", help="which set of calls (default: fresh)")
+    parser.add_argument("--audio", action="store_true", help="score the rendered calls in samples/<set>/calls")
     parser.add_argument("--transcripts", type=Path, help="with --audio: folder of <call>.json transcripts")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     rules = load_rules()
-    calls = truths()
+    folder = SETS[args.set]
+    calls = truths(folder)
     if args.audio:
-        calls = [c for c in calls if (FRESH / "calls" / f"{c['call_id']}.wav").exists()]
+        calls = [c for c in calls if (folder / "calls" / f"{c['call_id']}.wav").exists()]
         if not calls:
-            parser.error(f"no rendered calls in {FRESH / 'calls'}: render them first (see --help)")
-        transcribed = transcripts(args.transcripts, calls, FRESH / "calls", REPO_ROOT / "out" / "fresh-transcripts")
+            parser.error(f"no rendered calls in {folder / 'calls'}: render them first (see --help)")
+        transcribed = transcripts(args.transcripts, calls, folder / "calls",
+                                  REPO_ROOT / "out" / f"{args.set}-transcripts")
     else:
         transcribed = [transcript_from_truth(c) for c in calls]
-    print(f"{len(calls)} fresh calls, {'speech pipeline on the rendered audio' if args.audio else 'text-level'}"
+    print(f"{len(calls)} {args.set} calls, {'speech pipeline on the rendered audio' if args.audio else 'text-level'}"
           f" transcripts; areas: {', '.join(AREAS)}")
     summary = {}
     for split in SPLITS:
