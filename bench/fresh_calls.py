@@ -39,6 +39,7 @@ from render import DEFAULT_PAUSE, LEAD_IN, load_scripts  # noqa: E402  (samples/
 
 CHARS_PER_SECOND = 4.7  # the rendered samples' agent pace (characters of normalised text per second)
 SPLITS = {"tune": "looked at while tuning", "held_out": "untouched while tuning",
+          "blind_tune": "written without sight of the checklists, looked at while tuning",
           "blind": "written without sight of the checklists, never tuned on"}
 
 
