@@ -70,6 +70,17 @@ def test_i_cannot_said_with_an_explanation_stays_an_ordinary_deduction(rules: Ru
     assert (v.verdict, v.fatal, v.deduct) == ("fail", False, 2) and not card.fatal
 
 
+@pytest.mark.parametrize(("said", "fatal"), [
+    ("电话里查不了，跟你说了去网点，别在电话里耽误时间了。", True),  # a limit, with impatience
+    ("随便投诉，记录都在系统里。", True),  # daring the customer to complain
+    ("抱歉，电话里查不了，您可以带上身份证去就近的网点，柜台能查到原因。", False),  # apology and the way
+    ("这个业务电话里办不了，您可以自己去营业厅办理。", False),  # the way, politely
+])
+def test_sending_the_customer_off_to_do_it_themselves(rules: RuleSet, said: str, fatal: bool) -> None:
+    card = score(rules, ("customer", "你们怎么搞的，卡怎么用不了了？"), ("agent", said))
+    assert verdict(card, "forbidden.dismissive").verdict == ("fail" if fatal else "pass") and card.fatal == fatal
+
+
 # --- each condition form --------------------------------------------------------------------------
 
 def test_turn_a_dismissal_in_the_same_turn_makes_a_limit_fatal(rules: RuleSet) -> None:
