@@ -16,7 +16,7 @@ from qa.scoring.loader import LoadedChecklist, RuleSet
 from qa.scoring.patterns import Hit, Pattern
 from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
 from qa.scoring.scorecard import Evidence, Scorecard, Verdict, apply_template
-from qa.scoring.text import SearchText
+from qa.scoring.text import SearchText, TurnPieces
 from qa.transcript import Transcript
 
 HOW_TRUST = {"exact": 1.0, "regex": 1.0, "absent": 0.95, "sound": 0.85, "fuzzy": 0.8}
@@ -44,19 +44,21 @@ class CallContext:
         self.transcript = transcript
         self.turns = transcript.turns
         self.role_confidence = float(transcript.roles.get("confidence", 1.0))
+        self._pieces = TurnPieces(self.turns)
+        self._texts: dict[tuple[int, ...], SearchText] = {}
+        self._windows: dict[tuple[str, int], list[int]] = {}
         if direction:
             source = "given"
         else:
             direction, source = self._infer_direction(rules)
         self.facts: CallFacts = call_facts(transcript, direction, source)
-        self._texts: dict[tuple, SearchText] = {}
 
     def _infer_direction(self, rules: RuleSet) -> tuple[str, str]:
         """Outbound when the agent's first turn has an outbound cue and no inbound one."""
         first_agent = next((i for i, t in enumerate(self.turns) if t.role == "agent"), None)
         if first_agent is None:
             return "inbound", "default (the agent never spoke)"
-        text = SearchText(self.turns, [first_agent])
+        text = self.text([first_agent])
         cued = {d for d, cue in rules.direction_cues.items() if cue.find(text)}
         if cued == {"outbound"}:
             return "outbound", "inferred: outbound cue in the agent's first turn"
@@ -65,6 +67,14 @@ class CallContext:
         return "inbound", "default (no cue in the agent's first turn)"
 
     def turn_indices(self, speaker: str, scope: Scope | None) -> list[int]:
+        """The turns an item searches (kept per speaker and scope: items share windows; keyed by the
+        scope's identity, as hashing a pydantic model costs more than choosing the turns)."""
+        key = (speaker, id(scope))
+        if key not in self._windows:
+            self._windows[key] = self._choose_turns(speaker, scope)
+        return self._windows[key]
+
+    def _choose_turns(self, speaker: str, scope: Scope | None) -> list[int]:
         chosen = [i for i, t in enumerate(self.turns) if speaker == "anyone" or t.role == speaker]
         if scope is None or not chosen:
             return chosen
@@ -80,7 +90,7 @@ class CallContext:
     def text(self, indices: list[int]) -> SearchText:
         key = tuple(indices)
         if key not in self._texts:
-            self._texts[key] = SearchText(self.turns, indices)
+            self._texts[key] = SearchText(self.turns, indices, self._pieces)
         return self._texts[key]
 
     def hit_evidence(self, text: SearchText, hit: Hit) -> Evidence:
@@ -102,8 +112,8 @@ class CallContext:
 
     def window_trust(self, indices: list[int]) -> float:
         """How well the searched turns were recognised: mean word probability, mapped to 0.5-1."""
-        probs = [w.prob for i in indices for w in self.turns[i].words]
-        return 0.5 + 0.5 * (sum(probs) / len(probs)) if probs else 0.5
+        mean = self.text(indices).mean_probability
+        return 0.5 + 0.5 * mean if mean is not None else 0.5
 
 
 def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outcome:

@@ -16,7 +16,9 @@ YAML forms (see README "Checklists"):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
@@ -77,10 +79,18 @@ class Phrase(Pattern):
     edits: int
     unless: Pattern | None = None
     _sound: str = field(init=False)
+    keys: tuple[str, ...] = field(init=False, repr=False)
+    _gate: re.Pattern = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_sound = self.by_sound and bool(_HAN.search(self.text))
         self._sound = sound(self.text)
+        self.keys = _keys(self._sound if self.by_sound else self.text, self.edits)
+        self._gate = _any_literal(self.keys)
+
+    def may_occur(self, text: SearchText) -> bool:
+        """Whether one of the keys occurs, without which the phrase cannot match."""
+        return self._gate.search(text.sound if self.by_sound else text.chars) is not None
 
     def _find(self, text: SearchText) -> list[Hit]:
         haystack, needle = (text.sound, self._sound) if self.by_sound else (text.chars, self.text)
@@ -90,7 +100,7 @@ class Phrase(Pattern):
             end = start + len(needle)
             hits.append(Hit(start, end, "exact" if text.chars[start:end] == self.text else "sound"))
             start = haystack.find(needle, start + 1)
-        if hits or not self.edits:
+        if hits or not self.edits or not self.may_occur(text):
             return hits
         # partial_ratio (an Indel ratio) finds candidates fast but also passes a window that
         # differs by one dropped and one added character (two edits: 部工号一 for 不好意思 by
@@ -135,15 +145,51 @@ class Regex(Pattern):
         return [Hit(m.start(), m.end(), "regex") for m in self._compiled.finditer(text.chars) if m.end() > m.start()]
 
 
+def _keys(needle: str, edits: int) -> tuple[str, ...]:
+    """Stretches one of which any match holds unchanged: the needle itself, or cut into edits + 1
+    pieces (a window within `edits` edits of the needle keeps at least one piece intact), so a
+    phrase none of whose keys occurs needs no search, exact or approximate."""
+    bounds = [len(needle) * k // (edits + 1) for k in range(edits + 2)]
+    return tuple(needle[a:b] for a, b in pairwise(bounds))
+
+
+def _any_literal(needles: Iterable[str]) -> re.Pattern | None:
+    """One regex that finds any of the literal needles (None for no needles)."""
+    needles = list(needles)
+    return re.compile("|".join(map(re.escape, needles))) if needles else None
+
+
 @dataclass
 class AnyOf(Pattern):
     parts: list[Pattern]
     unless: Pattern | None = None
+    _in_chars: re.Pattern | None = field(init=False, repr=False)
+    _in_sound: re.Pattern | None = field(init=False, repr=False)
+    _not_phrases: list[Pattern] = field(init=False, repr=False)
+    _gates: list[tuple[Pattern, re.Pattern | None, bool]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """The keys of all the phrase parts, one regex per haystack: scoring asks most lists of
+        phrases about windows that hold none of them, and one search then stands for all."""
+        phrases = [p for p in self.parts if isinstance(p, Phrase)]
+        self._in_chars = _any_literal(k for p in phrases if not p.by_sound for k in p.keys)
+        self._in_sound = _any_literal(k for p in phrases if p.by_sound for k in p.keys)
+        self._not_phrases = [p for p in self.parts if not isinstance(p, Phrase)]
+        self._gates = [(p, p._gate, p.by_sound) if isinstance(p, Phrase) else (p, None, False) for p in self.parts]
+
+    def _candidates(self, text: SearchText) -> list[Pattern]:
+        """The parts, in order, less the phrases that cannot match in this text."""
+        if not (self._in_chars and self._in_chars.search(text.chars)
+                or self._in_sound and self._in_sound.search(text.sound)):
+            return self._not_phrases
+        chars, sound = text.chars, text.sound  # Phrase.may_occur, inlined: this loop is hot
+        return [p for p, gate, by_sound in self._gates if gate is None or gate.search(sound if by_sound else chars)]
 
     def _find(self, text: SearchText) -> list[Hit]:
         """Hits of every part; where parts overlap (您好 and 你好 both near one place), the
         exact or closest one stands for them."""
-        hits = sorted((h for p in self.parts for h in p.find(text)), key=lambda h: (h.start, _RANK[h.how], -h.end))
+        hits = sorted((h for p in self._candidates(text) for h in p.find(text)),
+                      key=lambda h: (h.start, _RANK[h.how], -h.end))
         kept: list[Hit] = []
         for hit in hits:
             if kept and hit.start < kept[-1].end:

@@ -15,7 +15,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import opencc
 
@@ -88,30 +88,63 @@ class Span:
     last_word: int
 
 
+class TurnPieces:
+    """Each turn's normalised characters and sound (ending in the separator), and which word
+    each character came from, made on first use and kept: a transcript's search texts are joins
+    of these, so every turn is normalised and read out once per transcript, however many windows
+    hold it."""
+
+    def __init__(self, turns: list[Turn]) -> None:
+        self.turns = turns
+        self._texts: dict[int, tuple[str, str]] = {}
+        self._owners: dict[int, list[tuple[int, int]]] = {}
+
+    def text(self, index: int) -> tuple[str, str]:
+        """The turn's characters and their sound string."""
+        piece = self._texts.get(index)
+        if piece is None:
+            chars = "".join([normalise(word.text) for word in self.turns[index].words]) + SearchText.SEPARATOR
+            piece = self._texts[index] = (chars, sound(chars))
+        return piece
+
+    def owner(self, index: int) -> list[tuple[int, int]]:
+        """(turn, word) of each of the turn's characters; (turn, -1) for the separator."""
+        owner = self._owners.get(index)
+        if owner is None:
+            owner = [(index, w) for w, word in enumerate(self.turns[index].words) for _ in normalise(word.text)]
+            owner.append((index, -1))
+            self._owners[index] = owner
+        return owner
+
+
 class SearchText:
     """The normalised text of some turns, joined with a separator that no phrase contains.
 
     `owner[i]` says which (turn, word) produced character i of `chars`, so a match can be
-    reported with its turn, times, words and their recognition probabilities.
+    reported with its turn, times, words and their recognition probabilities. `pieces` shares
+    the per-turn work between the search texts of one transcript.
     """
 
     SEPARATOR = "|"
 
-    def __init__(self, turns: list[Turn], indices: list[int]) -> None:
-        pieces: list[str] = []
-        owner: list[tuple[int, int]] = []
-        for index in indices:
-            for w, word in enumerate(turns[index].words):
-                text = normalise(word.text)
-                pieces.append(text)
-                owner.extend([(index, w)] * len(text))
-            pieces.append(self.SEPARATOR)
-            owner.append((index, -1))
+    def __init__(self, turns: list[Turn], indices: list[int], pieces: TurnPieces | None = None) -> None:
+        self._pieces = pieces or TurnPieces(turns)
+        texts = [self._pieces.text(i) for i in indices]
         self.turns = turns
         self.indices = indices
-        self.chars = "".join(pieces)
-        self.sound = sound(self.chars)
-        self.owner = owner
+        self.chars = "".join(chars for chars, _ in texts)
+        self.sound = "".join(heard for _, heard in texts)
+
+    @cached_property
+    def owner(self) -> list[tuple[int, int]]:
+        """Joined only when a match is reported: most windows are searched and never matched."""
+        return [o for i in self.indices for o in self._pieces.owner(i)]
+
+    @cached_property
+    def mean_probability(self) -> float | None:
+        """Mean recognition probability of the words of the turns (None: no words)."""
+        probs = [w.prob for i in self.indices for w in self.turns[i].words]
+        return sum(probs) / len(probs) if probs else None
 
     def span(self, start: int, end: int) -> Span:
         """The turn and words behind chars[start:end] (a match never crosses a separator)."""
