@@ -39,6 +39,9 @@ class _SampleFile:
     def silence(self, count: int) -> None:
         self.append(np.zeros((self.channels, count), dtype=np.float32))
 
+    def close(self) -> None:
+        self.handle.close()
+
     def read(self, start: int, end: int) -> np.ndarray:
         """(end - start, channels) samples; safe from several threads at once (positional reads)."""
         frame = 4 * self.channels
@@ -84,7 +87,7 @@ class DecodedAudio:
 
     def close(self) -> None:
         """Remove the samples' temporary file; the audio cannot be read afterwards."""
-        self._store.handle.close()
+        self._store.close()
 
     def __enter__(self) -> DecodedAudio:
         return self
@@ -173,10 +176,13 @@ class _Decoding:
     non_finite: int = 0
 
 
+def _limit(config: AudioConfig) -> str:
+    return f"the {config.max_duration_s / 3600:g} h limit (audio.max_duration_s)"
+
+
 def _decode_into(samples: _SampleFile, container: av.container.InputContainer, stream: av.audio.stream.AudioStream,
                  path: Path, config: AudioConfig) -> _Decoding:
     """Decode `stream` into `samples`, skipping undecodable packets (their time kept as silence)."""
-    limit = f"the {config.max_duration_s / 3600:g} h limit (audio.max_duration_s)"
     resampler = av.AudioResampler(format="fltp", layout="stereo" if samples.channels == 2 else "mono",
                                   rate=config.sample_rate)
     max_samples = int(config.max_duration_s * config.sample_rate)
@@ -198,7 +204,7 @@ def _decode_into(samples: _SampleFile, container: av.container.InputContainer, s
                 for out in resampler.resample(frame):
                     samples.append(out.to_ndarray())
                     if samples.size > max_samples:
-                        raise CallError(path, f"longer than {limit}")
+                        raise CallError(path, f"longer than {_limit(config)}")
         for out in resampler.resample(None):
             samples.append(out.to_ndarray())
     except av.error.FFmpegError as exc:
@@ -254,15 +260,14 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
         declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
             container.duration / av.time_base if container.duration else 0.0)
         if declared_s > config.max_duration_s:  # refused before decoding
-            raise CallError(path, f"{declared_s / 3600:.1f} h long, over the {config.max_duration_s / 3600:g} h "
-                                  "limit (audio.max_duration_s)")
+            raise CallError(path, f"{declared_s / 3600:.1f} h long, over {_limit(config)}")
         source_channels = stream.channels or 1
         samples = _SampleFile(2 if source_channels == 2 else 1)
         try:
             found = _decode_into(samples, container, stream, path, config)
             warnings = _check(samples, found, container.format.name, path, config)
         except BaseException:
-            samples.handle.close()
+            samples.close()
             raise
         codec, container_name = stream.codec_context.name, container.format.name
         source_rate = stream.rate or config.sample_rate

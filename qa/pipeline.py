@@ -44,16 +44,16 @@ class SpeechPipeline:
             self._transcriber = Transcriber(self.config.asr, self.config.asr_model_path())
         return self._transcriber
 
-    def _recognise(self, audio: DecodedAudio) -> Recognition:
-        pieces = [(start / audio.sample_rate, self.transcriber.transcribe(audio.mono(start, end)))
-                  for start, end in audio.pieces(PIECE_S)]
-        return Recognition([w for at, piece in pieces for w in _shifted(piece.words, at)],
-                           [d for at, piece in pieces for d in _shifted(piece.dropped, at)])
+    def _recognise(self, audio: DecodedAudio, pieces: list[tuple[int, int]]) -> Recognition:
+        said = [(start / audio.sample_rate, self.transcriber.transcribe(audio.mono(start, end)))
+                for start, end in pieces]
+        return Recognition([w for at, piece in said for w in _shifted(piece.words, at)],
+                           [d for at, piece in said for d in _shifted(piece.dropped, at)])
 
     @staticmethod
-    def _diarize_stereo(audio: DecodedAudio, words: list[Word]) -> Diarization:
+    def _diarize_stereo(audio: DecodedAudio, pieces: list[tuple[int, int]], words: list[Word]) -> Diarization:
         """One party per channel, piece by piece; each word goes to the louder channel."""
-        segments, pieces = [], audio.pieces(PIECE_S)
+        segments = []
         for start, end in pieces:
             samples = audio.window(start, end)
             segments += _shifted(diarize_stereo(samples, audio.sample_rate), start / audio.sample_rate)
@@ -100,7 +100,8 @@ class SpeechPipeline:
         with load_audio(path, self.config.audio) as audio:
             lap("decode")
             announce("asr")
-            recognition = self._recognise(audio)
+            pieces = audio.pieces(PIECE_S)  # the same cuts for recognition and stereo diarization
+            recognition = self._recognise(audio, pieces)
             words = recognition.words
             lap("asr")
             if not words:
@@ -110,7 +111,7 @@ class SpeechPipeline:
             announce("diarize")
             stereo_roles = None
             if audio.channels == 2:
-                diarized = self._diarize_stereo(audio, words)
+                diarized = self._diarize_stereo(audio, pieces, words)
                 method, stereo_roles = "stereo channels", list(self.config.diarization.stereo_roles)
             else:
                 diarized, method = self._diarize_mono(audio, words)
