@@ -1,7 +1,8 @@
 """The checklists on the fresh synthetic calls (samples/fresh): verdicts against an inspector's,
 fatal verdicts where due and nowhere else, on the tuning half and on the held-out half; with
---set blind, on samples/blind, calls and verdicts written by someone who had not seen the
-checklists (never tuned on).
+--set blind and --set blind2, on samples/blind and samples/blind2, calls and verdicts written by
+people who had not seen the checklists, each split into a half looked at while tuning and a half
+never tuned on (--split shows one part only, so that tuning never sees the other).
 
 The calls' scripts (samples/fresh/scripts.yaml) and the inspector's verdicts with the fixed split
 (samples/fresh/expected.yaml, written before the scorer was run) are scored as text-level
@@ -13,7 +14,8 @@ transcribed by the speech pipeline instead, or read from --transcripts. Prints p
 per-area agreement (calls whose every item verdict in the area agrees), the recall of fatal
 verdicts on calls the inspector calls 高压线, and fatal verdicts on calls that are not.
 
-    python bench/fresh_calls.py [--set fresh|blind] [--audio [--transcripts DIR]] [--json out.json]
+    python bench/fresh_calls.py [--set fresh|blind|blind2] [--split NAME] [--audio [--transcripts DIR]]
+                                [--json out.json]
 """
 
 from __future__ import annotations
@@ -33,14 +35,17 @@ from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.text import normalise
 from qa.transcript import Transcript
 
-SETS = {"fresh": REPO_ROOT / "samples" / "fresh", "blind": REPO_ROOT / "samples" / "blind"}
+SETS = {name: REPO_ROOT / "samples" / name for name in ("fresh", "blind", "blind2")}
 sys.path.insert(0, str(REPO_ROOT / "samples"))
 from render import DEFAULT_PAUSE, LEAD_IN, load_scripts  # noqa: E402  (samples/ is a folder of scripts)
 
 CHARS_PER_SECOND = 4.7  # the rendered samples' agent pace (characters of normalised text per second)
-SPLITS = {"tune": "looked at while tuning", "held_out": "untouched while tuning",
+SPLITS = {"tune": "looked at while tuning",
+          "held_out": "untouched while tuning until 2026-12-02, tuned on since",
           "blind_tune": "written without sight of the checklists, looked at while tuning",
-          "blind": "written without sight of the checklists, never tuned on"}
+          "blind": "written without sight of the checklists; reported untuned 2026-12-02, tuned on since",
+          "blind2_tune": "a second blind batch, looked at while tuning",
+          "blind2": "a second blind batch, never tuned on"}
 
 
 def truths(folder: Path = SETS["fresh"]) -> list[dict[str, Any]]:
@@ -92,12 +97,15 @@ def main() -> None:
     parser.add_argument("--set", choices=sorted(SETS), default="fresh", help="which set of calls (default: fresh)")
     parser.add_argument("--audio", action="store_true", help="score the rendered calls in samples/<set>/calls")
     parser.add_argument("--transcripts", type=Path, help="with --audio: folder of <call>.json transcripts")
+    parser.add_argument("--split", choices=sorted(SPLITS), help="score and show only this part of the set")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     rules = load_rules()
     folder = SETS[args.set]
-    calls = truths(folder)
+    calls = [c for c in truths(folder) if args.split in (None, c["split"])]
+    if not calls:
+        parser.error(f"no calls of split {args.split!r} in {folder}")
     if args.audio:
         calls = [c for c in calls if (folder / "calls" / f"{c['call_id']}.wav").exists()]
         if not calls:
