@@ -133,6 +133,54 @@ def test_a_price_policy_is_fatal_only_when_said_flat(rules: RuleSet, said: str, 
     assert card.fatal == fatal and (verdict(card, "forbidden.refusal").verdict == "fail") == fatal
 
 
+# --- phrase families from the second blind batch (samples/blind2, tuning half), our own words -----
+
+@pytest.mark.parametrize(("item", "said"), [
+    ("forbidden.dismissive", "爱修不修，随你。"),  # 爱X不X
+    ("forbidden.dismissive", "爱怎么说怎么说，我就这么处理。"),
+    ("forbidden.dismissive", "没别的事我就挂了。"),
+    ("forbidden.refusal", "不换就是不换。"),  # a no repeated as its own reason
+    ("forbidden.refusal", "坏了就是坏了，谁也没办法。"),
+    ("forbidden.refusal", "退不了。"),  # a request turned down, flat
+    ("forbidden.questioning", "你没听见吗？我刚才说过了。"),
+    ("forbidden.insult", "你脑子是不是进水了？"),
+    ("forbidden.insult", "笨成这样还打电话来问。"),
+])
+def test_egregious_words_beyond_the_documents_examples_are_fatal(rules: RuleSet, item: str, said: str) -> None:
+    card = score(rules, ("customer", "你们能不能给我处理一下？"), ("agent", said))
+    assert verdict(card, item).fatal and card.fatal
+
+
+@pytest.mark.parametrize(("said", "verdict_", "fatal"), [
+    ("实在抱歉，这张票退不了，不过可以帮您改到下一场。", "pass", False),  # a limit with an option
+    ("退不了，系统规定的。", "fail", False),  # turned down with a reason, no apology: to an inspector
+    ("亲，没有就是没有哦，这一款本来就不带配件的。", "fail", False),  # absolute words, said kindly: review
+])
+def test_a_request_turned_down_is_weighed_by_what_comes_with_it(rules: RuleSet, said: str, verdict_: str,
+                                                              fatal: bool) -> None:
+    card = score(rules, ("customer", "这个能退吗？"), ("agent", said))
+    v = verdict(card, "forbidden.refusal")
+    assert (v.verdict, card.fatal) == (verdict_, fatal)
+    if verdict_ == "fail":
+        assert not v.fatal and "forbidden.refusal" in card.needs_review
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("这个我们也没办法，系统定的。", "fail"),  # said bluntly: negative language
+    ("不好意思，这个我们也没办法，您可以去营业厅办理。", "pass"),  # apology and an option
+    ("您是说手机还是没办法开机吗？", "pass"),  # a question back to the customer
+])
+def test_a_blunt_no_is_negative_language_and_a_softened_one_is_not(rules: RuleSet, said: str,
+                                                                  expected: str) -> None:
+    card = score(rules, ("customer", "我手机开不了机了，能修吗？"), ("agent", said))
+    assert verdict(card, "forbidden.negative_language").verdict == expected and not card.fatal
+
+
+def test_a_taunt_one_character_from_an_apology_is_no_apology(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "你们这什么破服务，我要投诉！"), ("agent", "自己弄错了还好意思打电话来。"))
+    assert verdict(card, "courtesy.apology_to_upset_customer").verdict == "fail"
+
+
 def test_repeats_customer_an_insult_the_customer_reported_goes_to_an_inspector(rules: RuleSet) -> None:
     card = score(rules, ("customer", "快递员骂我是废物！"), ("agent", "他骂您废物？非常抱歉，我马上核实处理。"))
     v = verdict(card, "forbidden.insult")

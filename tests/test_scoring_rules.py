@@ -335,6 +335,19 @@ def test_a_hold_needs_a_phrase_before_and_after(rules: RuleSet, before: str, aft
     assert (v.verdict, v.reason) == (expected, reason)
 
 
+def test_a_silence_between_two_of_the_customers_turns_is_not_a_hold(rules: RuleSet) -> None:
+    # The customer goes to look for the parcel and comes back: their own time, not the agent's hold.
+    looking = [OPENING, ("customer", 5.0, 7.5, "我的包裹显示签收了，但我没拿到。", 1.0),
+               ("agent", 8.0, 10.0, "您看一下楼下的快递架。", 1.0), ("customer", 10.5, 12.0, "好，我去看看。", 1.0),
+               ("customer", 20.0, 22.0, "找到了，就在架子上。", 1.0), ("agent", 22.5, 25.0, "感谢您的来电，再见！", 1.0)]
+    assert judge(rules, "acoustic.hold_phrases", *looking).verdict == "na"
+    # The agent falls silent and the customer has to ask whether anyone is there: a hold.
+    silent = [OPENING, ("customer", 5.0, 7.5, "我想改一下收货地址。", 1.0), ("agent", 8.0, 9.0, "嗯。", 1.0),
+              ("customer", 19.0, 20.0, "喂，还在吗？", 1.0), ("agent", 20.5, 23.0, "在，改好了，感谢您的来电，再见！", 1.0)]
+    v = judge(rules, "acoustic.hold_phrases", *silent)
+    assert (v.verdict, v.reason) == ("fail", "9 秒处 10 秒的保持前没有交代；9 秒处 10 秒的保持后没有交代")
+
+
 @pytest.mark.parametrize(("before", "expected"), [("我查一下。", "fail"), ("请您稍等，我查一下。", "pass")])
 def test_a_long_silence_is_dead_air_unless_announced(rules: RuleSet, before: str, expected: str) -> None:
     v = judge(rules, "acoustic.dead_air", *_held_call(before, "抱歉让您久等了。", gap_s=10.0))

@@ -196,7 +196,7 @@ def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: Rul
 
 def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
     excuse = patterns.get("unless_before")
-    long_ones = ctx.facts.holds(item.min_silence_s)
+    long_ones = ctx.facts.long_silences(item.min_silence_s)
     unexcused = [(s, e) for s, e in long_ones
                  if excuse is None or _said_in(ctx, _agent_turn_near(ctx, s, before=True), excuse) is None]
     evidence = [_silence_evidence(s, e, f"静音 {e - s:.1f} 秒") for s, e in unexcused]

@@ -33,6 +33,9 @@ class CallFacts:
     direction_source: str
     speech: dict[str, list[Interval]]  # role -> merged intervals
     silences: list[Interval] = field(default_factory=list)  # nobody speaking, inside the call
+    # Silences the agent had a part in: the agent spoke before or after it. A silence between two
+    # of the customer's own turns is the customer's time (fetching a parcel, asking a colleague).
+    waits: list[Interval] = field(default_factory=list)
     agent_chars: int = 0
     agent_seconds: float = 0.0
 
@@ -42,6 +45,11 @@ class CallFacts:
         return self.agent_chars / self.agent_seconds * 60 if self.agent_seconds >= 3 else None
 
     def holds(self, min_silence_s: float) -> list[Interval]:
+        """Silences this long that the customer spent waiting on the agent."""
+        return [s for s in self.waits if s[1] - s[0] >= min_silence_s]
+
+    def long_silences(self, min_silence_s: float) -> list[Interval]:
+        """Silences this long whoever ends them: dead air is dead air."""
         return [s for s in self.silences if s[1] - s[0] >= min_silence_s]
 
     def cut_ins(self, min_overlap_s: float) -> list[tuple[float, float, float]]:
@@ -74,4 +82,7 @@ def call_facts(transcript: Transcript, direction: str, direction_source: str) ->
     speech = {role: _merge(iv) for role, iv in by_role.items()}
     everyone = _merge([iv for ivs in speech.values() for iv in ivs])
     silences = [(a[1], b[0]) for a, b in pairwise(everyone)]
-    return CallFacts(direction, direction_source, speech, silences, agent_chars, agent_seconds)
+    agent_ends = {end for _, end in speech["agent"]}
+    agent_starts = {start for start, _ in speech["agent"]}
+    waits = [s for s in silences if s[0] in agent_ends or s[1] in agent_starts]
+    return CallFacts(direction, direction_source, speech, silences, waits, agent_chars, agent_seconds)
