@@ -144,7 +144,7 @@ def test_a_price_policy_is_fatal_only_when_said_flat(rules: RuleSet, said: str, 
     ("forbidden.refusal", "退不了。"),  # a request turned down, flat
     ("forbidden.questioning", "你没听见吗？我刚才说过了。"),
     ("forbidden.insult", "你脑子是不是进水了？"),
-    ("forbidden.insult", "笨成这样还打电话来问。"),
+    ("forbidden.insult", "真是笨到家了，这也要问。"),
 ])
 def test_egregious_words_beyond_the_documents_examples_are_fatal(rules: RuleSet, item: str, said: str) -> None:
     card = score(rules, ("customer", "你们能不能给我处理一下？"), ("agent", said))
