@@ -139,6 +139,9 @@ def test_a_price_policy_is_fatal_only_when_said_flat(rules: RuleSet, said: str, 
     ("forbidden.dismissive", "爱修不修，随你。"),  # 爱X不X
     ("forbidden.dismissive", "爱怎么说怎么说，我就这么处理。"),
     ("forbidden.dismissive", "没别的事我就挂了。"),
+    ("forbidden.dismissive", "你问我我问谁？有意见找领导去。"),  # the trade's lists of 服务忌语
+    ("forbidden.questioning", "不是跟你说了吗？"),
+    ("forbidden.refusal", "规定就是这样，没有为什么。"),
     ("forbidden.refusal", "不换就是不换。"),  # a no repeated as its own reason
     ("forbidden.refusal", "坏了就是坏了，谁也没办法。"),
     ("forbidden.refusal", "退不了。"),  # a request turned down, flat

@@ -361,16 +361,16 @@ def _embed_locals(embedder: _Embedder, activity: np.ndarray, levels: np.ndarray)
             runs = [piece for r in _runs(window[:, s]) for piece in _split_at_pause(r, heard)
                     if (piece.stop - piece.start) * FRAME_S >= MIN_RUN_S]
             for run in runs or [slice(None)]:
-                mask = _speech_mask(window, s, run)[0]
-                parts.append((w, int(s), run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S)))
+                mask, clean = _speech_mask(window, s, run)
+                parts.append((w, int(s), run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S), clean >= MIN_CLEAN_S))
                 requests.append((w, mask))
     grouped: dict[tuple[int, int], list[tuple[slice, np.ndarray, float]]] = {}
-    for (w, s, run, seconds), vector in zip(parts, embedder.embed(requests)):
+    for (w, s, run, seconds, solo), vector in zip(parts, embedder.embed(requests)):
         if vector is not None:
-            grouped.setdefault((w, s), []).append((run, vector, seconds))
+            grouped.setdefault((w, s), []).append((run, vector, seconds, solo))
     locals_ = []
     for (w, s), pieces in grouped.items():
-        mean = sum(seconds * vector for _, vector, seconds in pieces)
+        mean = sum(seconds * vector for _, vector, seconds, _ in pieces)
         clean_s = _speech_mask(activity[w], s)[1]
         locals_.append(_Local(w, s, _unit(mean), clean_s, pieces))
     return locals_
@@ -385,7 +385,7 @@ def _run_items(locals_: list[_Local]) -> list[_Local]:
         if len(x.runs) < 2:
             items.append(x)
             continue
-        items += [_Local(x.window, x.index, vector, seconds, []) for _, vector, seconds in x.runs]
+        items += [_Local(x.window, x.index, vector, seconds, []) for _, vector, seconds, _ in x.runs]
     return items
 
 
@@ -524,7 +524,9 @@ def _relabel_runs(labels: np.ndarray, locals_: list[_Local], centroids: np.ndarr
     for local in locals_:
         if len(local.runs) < 2:  # a single run is what the local speaker's embedding heard
             continue
-        for run, vector, _ in local.runs:
+        for run, vector, _, solo in local.runs:
+            if not solo:
+                continue
             span = labels[local.window, local.index, run]
             current = span.max()
             similarity = centroids @ vector
