@@ -32,6 +32,7 @@ from scoring import AREAS, compare, transcripts
 from qa.metrics import transcript_from_truth
 from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.loader import RuleSet, load_rules
+from qa.scoring.scorecard import Scorecard
 from qa.scoring.text import normalise
 from qa.transcript import Transcript
 
@@ -75,7 +76,8 @@ def truths(folder: Path = SETS["fresh"]) -> list[dict[str, Any]]:
     return made
 
 
-def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript], rules: RuleSet) -> dict[str, Any]:
+def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript],
+           rules: RuleSet) -> tuple[dict[str, Any], dict[str, Scorecard]]:
     print(f"\n== {split}: {len(calls)} calls ({SPLITS[split]}) ==")
     found = compare(calls, transcribed, rules)
     due = [c for c in calls if c["fatal"]]
@@ -88,8 +90,39 @@ def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript
     print(f"fatal verdicts on calls without one                       {len(wrong)} {wrong or ''}")
     print(f"  of them on polite limits, questions, laughter           "
           f"{sum(found.cards[c['call_id']].fatal for c in polite)} of {len(polite)} such calls")
-    return {**found.summary(), "fatal_recall": len(caught) / len(due) if due else None,
-            "fatal_due": len(due), "wrong_fatal": wrong, "polite_calls": len(polite)}
+    return ({**found.summary(), "fatal_recall": len(caught) / len(due) if due else None,
+             "fatal_due": len(due), "wrong_fatal": wrong, "polite_calls": len(polite)}, found.cards)
+
+
+def second_opinion(calls: list[dict[str, Any]], path: Path, cards: dict[str, Scorecard],
+                   folder: Path) -> dict[str, Any]:
+    """How often a second inspector, labelling the same scripts alone, agrees with the first, and
+    with the scorer: the ceiling an agreement figure can be read against."""
+    second = yaml.safe_load(path.read_text(encoding="utf-8"))["calls"]
+    both = [c for c in calls if c["call_id"] in second]
+    defaults = yaml.safe_load((folder / "expected.yaml").read_text(encoding="utf-8"))["defaults"]
+    pairs = {"first inspector": lambda c: c["expected_verdicts"],
+             "scorer": lambda c: {v.item: v.verdict for v in cards[c["call_id"]].verdicts}}
+    print(f"\n== a second inspector on {len(both)} of these calls ({path.name}), against ==")
+    print(f"{'':28}" + "".join(f"{a:>10}" for a in AREAS) + "     items  fatal")
+    figures = {}
+    for name, verdicts in pairs.items():
+        agree = dict.fromkeys(AREAS, 0)
+        items = same_fatal = total = 0
+        for call in both:
+            theirs = {**defaults[call["direction"]], **(second[call["call_id"]].get("differs") or {})}
+            ours = verdicts(call)
+            for area in AREAS:
+                agree[area] += all(ours[i] == v for i, v in theirs.items() if i.startswith(area + "."))
+            items += sum(ours[i] == v for i, v in theirs.items())
+            total += len(theirs)
+            fatal = call["fatal"] if name == "first inspector" else cards[call["call_id"]].fatal
+            same_fatal += fatal == second[call["call_id"]]["fatal"]
+        figures[name] = {"agreement_by_area": {a: agree[a] / len(both) for a in AREAS},
+                         "item_agreement": items / total, "fatal_agreement": same_fatal / len(both)}
+        print(f"{name:28}" + "".join(f"{agree[a] / len(both):>10.0%}" for a in AREAS)
+              + f"{items / total:>10.1%}{same_fatal / len(both):>7.0%}")
+    return figures
 
 
 def main() -> None:
@@ -98,6 +131,8 @@ def main() -> None:
     parser.add_argument("--audio", action="store_true", help="score the rendered calls in samples/<set>/calls")
     parser.add_argument("--transcripts", type=Path, help="with --audio: folder of <call>.json transcripts")
     parser.add_argument("--split", choices=sorted(SPLITS), help="score and show only this part of the set")
+    parser.add_argument("--second", type=Path, help="a second inspector's verdicts on some of the calls (same form"
+                        " as expected.yaml's calls): print how often the two inspectors, and the scorer, agree")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -116,11 +151,15 @@ def main() -> None:
         transcribed = [transcript_from_truth(c) for c in calls]
     print(f"{len(calls)} {args.set} calls, {'speech pipeline on the rendered audio' if args.audio else 'text-level'}"
           f" transcripts; areas: {', '.join(AREAS)}")
-    summary = {}
+    summary: dict[str, Any] = {}
+    cards: dict[str, Scorecard] = {}
     for split in SPLITS:
         part = [(c, t) for c, t in zip(calls, transcribed) if c["split"] == split]
         if part:
-            summary[split] = report(split, [c for c, _ in part], [t for _, t in part], rules)
+            summary[split], found = report(split, [c for c, _ in part], [t for _, t in part], rules)
+            cards.update(found)
+    if args.second:
+        summary["second_inspector"] = second_opinion(calls, args.second, cards, folder)
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
 
