@@ -11,10 +11,10 @@ own weight.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qa.scoring.patterns import Hit, Pattern
-from qa.scoring.schema import Context, ContextRule, Item
+from qa.scoring.schema import ContextRule, Item
 from qa.scoring.text import SearchText, Span, normalise
 
 if TYPE_CHECKING:
@@ -42,13 +42,41 @@ def item_weight(item: Item) -> Weight:
     return Weight("fatal" if item.fatal else "deduct", item.deduct, None, "")
 
 
-def weigh(ctx: CallContext, item: Item, patterns: dict[str, Pattern], text: SearchText, hit: Hit) -> Weight:
-    """The first of the item's context rules that this hit meets, or the item's own weight."""
-    span = text.span(hit.start, hit.end)
+# The conditions of a context rule in the order they are checked (the first that fails ends it).
+CONDITIONS = ("how", "hit", "turn", "alone", "question", "repeats_customer", "customer_before")
+PATTERN_CONDITIONS = ("hit", "turn", "customer_before")
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """An item's context rules made ready for weighing hits: per rule its conditions, as
+    (name, wanted value, compiled pattern or None), and the weight it gives; then the item's own."""
+
+    rules: tuple[tuple[tuple[tuple[str, Any, Pattern | None], ...], Weight], ...]
+    default: Weight
+
+
+def context_plan(item: Item, patterns: dict[str, Pattern]) -> ContextPlan:
+    planned = []
     for j, rule in enumerate(item.context or []):
-        if rule.if_ is None or _meets(ctx, rule.if_, _Patterns(patterns, j), text, hit, span):
-            return _weight_of(rule, item)
-    return item_weight(item)
+        conditions = tuple((name, getattr(rule.if_, name),
+                            patterns[f"context.{j}.if.{name}"] if name in PATTERN_CONDITIONS else None)
+                           for name in CONDITIONS if rule.if_ is not None and getattr(rule.if_, name) is not None)
+        planned.append((conditions, _weight_of(rule, item)))
+    return ContextPlan(tuple(planned), item_weight(item))
+
+
+def weigh(ctx: CallContext, item: Item, patterns: dict[str, Pattern], text: SearchText, hit: Hit,
+          plan: ContextPlan | None = None) -> Weight:
+    """The first of the item's context rules that this hit meets, or the item's own weight."""
+    plan = plan or context_plan(item, patterns)
+    if not plan.rules:
+        return plan.default
+    span = text.span(hit.start, hit.end)
+    for conditions, weight in plan.rules:
+        if all(_holds(ctx, name, wanted, pattern, text, hit, span) for name, wanted, pattern in conditions):
+            return weight
+    return plan.default
 
 
 def _weight_of(rule: ContextRule, item: Item) -> Weight:
@@ -57,30 +85,22 @@ def _weight_of(rule: ContextRule, item: Item) -> Weight:
     return Weight(rule.then, deduct, confidence, rule.reason)
 
 
-class _Patterns:
-    """The compiled patterns of context rule j (the loader names them context.<j>.if.<condition>)."""
-
-    def __init__(self, patterns: dict[str, Pattern], j: int) -> None:
-        self.patterns, self.j = patterns, j
-
-    def __getitem__(self, condition: str) -> Pattern:
-        return self.patterns[f"context.{self.j}.if.{condition}"]
-
-
-def _meets(ctx: CallContext, when: Context, patterns: _Patterns, text: SearchText, hit: Hit, span: Span) -> bool:
-    checks = {
-        "how": lambda: hit.how == when.how,
-        "hit": lambda: any(h.start < hit.end and hit.start < h.end for h in patterns["hit"].find(text)),
-        "turn": lambda: _turn_says(ctx, patterns["turn"], span),
-        "alone": lambda: (len(normalise(ctx.turns[span.turn].text)) - (hit.end - hit.start)
-                          <= ALONE_MAX_REST) == when.alone,
-        "question": lambda: _in_question(ctx, span) == when.question,
-        "repeats_customer": lambda: _customer_said_just_before(ctx, span.turn, text.chars[hit.start:hit.end])
-        == when.repeats_customer,
-        "customer_before": lambda: bool(patterns["customer_before"].find(ctx.text(
-            [i for i in range(span.turn) if ctx.turns[i].role == "customer"]))),
-    }
-    return all(check() for name, check in checks.items() if getattr(when, name) is not None)
+def _holds(ctx: CallContext, name: str, wanted: Any, pattern: Pattern | None, text: SearchText, hit: Hit,
+           span: Span) -> bool:
+    """Whether the hit meets one condition of a context rule."""
+    if name == "how":
+        return hit.how == wanted
+    if name == "hit":
+        return any(h.start < hit.end and hit.start < h.end for h in pattern.find(text))
+    if name == "turn":
+        return _turn_says(ctx, pattern, span)
+    if name == "alone":
+        return (len(normalise(ctx.turns[span.turn].text)) - (hit.end - hit.start) <= ALONE_MAX_REST) == wanted
+    if name == "question":
+        return _in_question(ctx, span) == wanted
+    if name == "repeats_customer":
+        return _customer_said_just_before(ctx, span.turn, text.chars[hit.start:hit.end]) == wanted
+    return bool(pattern.find(ctx.customer_text_before(span.turn)))
 
 
 def _turn_says(ctx: CallContext, pattern: Pattern, span: Span) -> bool:

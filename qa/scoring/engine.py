@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from qa.scoring.context import weigh
+from qa.scoring.context import ContextPlan, context_plan, weigh
 from qa.scoring.facts import CallFacts, call_facts
-from qa.scoring.loader import LoadedChecklist, RuleSet
+from qa.scoring.loader import RuleSet
 from qa.scoring.patterns import Hit, Pattern
 from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
 from qa.scoring.scorecard import Evidence, Scorecard, Verdict, apply_template
@@ -44,9 +44,13 @@ class CallContext:
         self.transcript = transcript
         self.turns = transcript.turns
         self.role_confidence = float(transcript.roles.get("confidence", 1.0))
-        self._pieces = TurnPieces(self.turns)
+        self._pieces = TurnPieces(self.turns, rules.searcher)
         self._texts: dict[tuple[int, ...], SearchText] = {}
         self._windows: dict[tuple[str, int], list[int]] = {}
+        self._window_texts: dict[tuple[str, int], tuple[list[int], SearchText]] = {}
+        self._notes: dict[tuple[int, ...], tuple[float, float, str]] = {}
+        self._agent: list[int] | None = None
+        self._holds: tuple[float, list[tuple[float, float]]] | None = None
         if direction:
             source = "given"
         else:
@@ -74,6 +78,15 @@ class CallContext:
             self._windows[key] = self._choose_turns(speaker, scope)
         return self._windows[key]
 
+    def window(self, speaker: str, scope: Scope | None) -> tuple[list[int], SearchText]:
+        """The turns an item searches and their search text."""
+        key = (speaker, id(scope))
+        found = self._window_texts.get(key)
+        if found is None:
+            indices = self.turn_indices(speaker, scope)
+            found = self._window_texts[key] = (indices, self.text(indices))
+        return found
+
     def _choose_turns(self, speaker: str, scope: Scope | None) -> list[int]:
         chosen = [i for i, t in enumerate(self.turns) if speaker == "anyone" or t.role == speaker]
         if scope is None or not chosen:
@@ -89,9 +102,26 @@ class CallContext:
 
     def text(self, indices: list[int]) -> SearchText:
         key = tuple(indices)
-        if key not in self._texts:
-            self._texts[key] = SearchText(self.turns, indices, self._pieces)
-        return self._texts[key]
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = SearchText(self.turns, indices, self._pieces)
+        return text
+
+    @property
+    def agent_turns(self) -> list[int]:
+        if self._agent is None:
+            self._agent = [i for i, turn in enumerate(self.turns) if turn.role == "agent"]
+        return self._agent
+
+    def customer_text_before(self, turn: int) -> SearchText:
+        """The customer's turns before this one."""
+        return self.text([i for i in range(turn) if self.turns[i].role == "customer"])
+
+    def holds(self, min_silence_s: float) -> list[tuple[float, float]]:
+        """The call's holds (kept: several items ask)."""
+        if self._holds is None or self._holds[0] != min_silence_s:
+            self._holds = (min_silence_s, self.facts.holds(min_silence_s))
+        return self._holds[1]
 
     def hit_evidence(self, text: SearchText, hit: Hit) -> Evidence:
         if hit.how == "absent":
@@ -100,15 +130,18 @@ class CallContext:
         turn = self.turns[span.turn]
         words = turn.words[span.first_word: span.last_word + 1]
         confidence = HOW_TRUST[hit.how] * (0.5 + 0.5 * text.min_probability(hit.start, hit.end))
-        return Evidence(start=words[0].start, end=words[-1].end, turn=span.turn, role=turn.role, text=turn.text,
-                        matched="".join(w.text for w in words), how=hit.how, confidence=round(confidence, 3))
+        return Evidence(words[0].start, words[-1].end, span.turn, turn.role, turn.text,
+                        "".join([w.text for w in words]), hit.how, round(confidence, 3))
 
     def window_evidence(self, indices: list[int]) -> Evidence:
         if not indices:
             return Evidence(start=0.0, end=0.0, how="window")
-        turns = [self.turns[i] for i in indices]
-        return Evidence(start=turns[0].start, end=turns[-1].end, how="window",
-                        text=" / ".join(t.text for t in turns)[:200])
+        key = tuple(indices)
+        note = self._notes.get(key)
+        if note is None:
+            turns = [self.turns[i] for i in indices]
+            note = self._notes[key] = (turns[0].start, turns[-1].end, " / ".join([t.text for t in turns])[:200])
+        return Evidence(start=note[0], end=note[1], how="window", text=note[2])
 
     def window_trust(self, indices: list[int]) -> float:
         """How well the searched turns were recognised: mean word probability, mapped to 0.5-1."""
@@ -116,9 +149,8 @@ class CallContext:
         return 0.5 + 0.5 * mean if mean is not None else 0.5
 
 
-def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outcome:
-    indices = ctx.turn_indices(item.speaker, item.scope)
-    text = ctx.text(indices)
+def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
+    indices, text = ctx.window(item.speaker, item.scope)
     hits = patterns["match"].find(text)
     if hits:
         evidence = [ctx.hit_evidence(text, h) for h in hits[:3]]
@@ -128,13 +160,14 @@ def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Out
     return _Outcome("fail", ABSENCE_TRUST * ctx.window_trust(indices), reason, [ctx.window_evidence(indices)])
 
 
-def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outcome:
+def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
     """Hits weighed by the item's context rules: the worst weight among the counted hits decides
     whether the fail is fatal, an ordinary deduction or a case for an inspector."""
-    indices = ctx.turn_indices(item.speaker, item.scope)
-    text = ctx.text(indices)
+    indices, text = ctx.window(item.speaker, item.scope)
     found = patterns["match"].find(text)
-    weights = [weigh(ctx, item, patterns, text, h) for h in found]
+    if not found:
+        return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), "未说", [ctx.window_evidence(indices)])
+    weights = [weigh(ctx, item, patterns, text, h, plan.context) for h in found]
     hits = [h for h, w in zip(found, weights) if w.severity != "pass"]
     excused = sorted({w.reason for w in weights if w.severity == "pass"})
     if len(hits) >= item.min_count:
@@ -155,7 +188,7 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern]) -> _Outc
 
 def _agent_turn_near(ctx: CallContext, t: float, before: bool) -> int | None:
     """Index of the agent's last turn ending by t (before) or first turn starting from t (after)."""
-    agent = [i for i, turn in enumerate(ctx.turns) if turn.role == "agent"]
+    agent = ctx.agent_turns
     if before:
         ending = [i for i in agent if ctx.turns[i].end <= t + TURN_SLACK_S]
         return ending[-1] if ending else None
@@ -176,7 +209,7 @@ def _silence_evidence(start: float, end: float, note: str) -> Evidence:
 
 
 def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
-    holds = ctx.facts.holds(rules.template.hold.min_silence_s)
+    holds = ctx.holds(rules.template.hold.min_silence_s)
     failures, evidence, trust = [], [], []
     for start, end in holds:
         said_before = _said_in(ctx, _agent_turn_near(ctx, start, before=True), patterns["before"])
@@ -238,7 +271,8 @@ def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rul
     return _Outcome("pass", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟", evidence)
 
 
-PHRASE_RULES = {"require": _require, "forbid": _forbid}
+PHRASE_RULES: dict[str, Callable[[CallContext, Item, dict[str, Pattern], _Plan], _Outcome]] = {
+    "require": _require, "forbid": _forbid}
 TIMING_RULES: dict[str, Callable[[CallContext, Item, dict[str, Pattern], RuleSet], _Outcome]] = {
     "hold": _hold, "dead_air": _dead_air, "interruption": _interruption, "speech_rate": _speech_rate,
 }
@@ -251,7 +285,7 @@ def _not_applicable(ctx: CallContext, item: Item, patterns: dict[str, Pattern], 
     if when.direction and when.direction != ctx.facts.direction:
         return f"仅适用于{DIRECTION_LABELS[when.direction]}，本通话为{DIRECTION_LABELS[ctx.facts.direction]}"
     if when.hold is not None:
-        held = bool(ctx.facts.holds(rules.template.hold.min_silence_s))
+        held = bool(ctx.holds(rules.template.hold.min_silence_s))
         if held != when.hold:
             return "仅适用于有保持的通话" if when.hold else "仅适用于无保持的通话"
     said = patterns.get("when.customer_said")
@@ -260,27 +294,48 @@ def _not_applicable(ctx: CallContext, item: Item, patterns: dict[str, Pattern], 
     return None
 
 
-def _evaluate(ctx: CallContext, checklist: LoadedChecklist, item: Item, rules: RuleSet) -> Verdict:
-    skip = _not_applicable(ctx, item, checklist.patterns[item.id], rules)
+@dataclass(frozen=True)
+class _Plan:
+    """What scoring needs of one item, looked up once per rule set instead of once per call."""
+
+    checklist: str
+    area: str
+    item: Item
+    patterns: dict[str, Pattern]
+    context: ContextPlan | None
+
+
+def _plans(rules: RuleSet) -> list[_Plan]:
+    """The rule set's items in order, made ready for scoring (kept on the rule set)."""
+    plans = rules.__dict__.get("_plans")
+    if plans is None:
+        plans = [_Plan(c.checklist.id, c.checklist.area, item, c.patterns[item.id],
+                       context_plan(item, c.patterns[item.id]) if item.type == "forbid" else None)
+                 for c, item in rules.items()]
+        object.__setattr__(rules, "_plans", plans)  # derived from the frozen rule set, never changed
+    return plans
+
+
+def _evaluate(ctx: CallContext, plan: _Plan, rules: RuleSet) -> Verdict:
+    item, patterns = plan.item, plan.patterns
+    skip = _not_applicable(ctx, item, patterns, rules) if item.when is not None else None
     if skip:
         outcome = _Outcome("na", 1.0, skip, [])
     elif item.type in PHRASE_RULES:
-        outcome = PHRASE_RULES[item.type](ctx, item, checklist.patterns[item.id])
+        outcome = PHRASE_RULES[item.type](ctx, item, patterns, plan)
         if item.speaker != "anyone":  # the verdict is only as sure as who the agent is
             outcome.confidence *= ctx.role_confidence
     else:
-        outcome = TIMING_RULES[item.type](ctx, item, checklist.patterns[item.id], rules)
-    return Verdict(item=item.id, checklist=checklist.checklist.id, area=checklist.checklist.area, name=item.name,
-                   explain=item.explain, verdict=outcome.verdict, confidence=round(outcome.confidence, 3),
-                   deduct=item.deduct if outcome.deduct is None else outcome.deduct,
-                   fatal=item.fatal if outcome.fatal is None else outcome.fatal, reason=outcome.reason,
-                   evidence=outcome.evidence)
+        outcome = TIMING_RULES[item.type](ctx, item, patterns, rules)
+    return Verdict(item.id, plan.checklist, plan.area, item.name, item.explain, outcome.verdict,
+                   round(outcome.confidence, 3), item.deduct if outcome.deduct is None else outcome.deduct,
+                   item.fatal if outcome.fatal is None else outcome.fatal, outcome.reason, outcome.evidence)
 
 
 def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | None = None) -> Scorecard:
     """Verdicts for every item of every checklist, and the score by the rule set's template."""
     ctx = CallContext(transcript, rules, direction)
-    verdicts = [_evaluate(ctx, checklist, item, rules) for checklist, item in rules.items()]
+    verdicts = [_evaluate(ctx, plan, rules) for plan in _plans(rules)]
     facts = ctx.facts
     card = Scorecard(
         call_id=transcript.call_id,
@@ -289,7 +344,7 @@ def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | No
                     for c in rules.checklists],
         template={"id": rules.template.id, "version": rules.template.version, "sha256": rules.template_sha256},
         facts={"direction": facts.direction, "direction_source": facts.direction_source,
-               "holds": [[round(s, 2), round(e, 2)] for s, e in facts.holds(rules.template.hold.min_silence_s)],
+               "holds": [[round(s, 2), round(e, 2)] for s, e in ctx.holds(rules.template.hold.min_silence_s)],
                "agent_cpm": round(facts.agent_cpm, 1) if facts.agent_cpm else None,
                "role_confidence": ctx.role_confidence},
         verdicts=verdicts,

@@ -5,12 +5,14 @@ A file with any problem is not used at all; qa.yamlfile reports every problem by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from qa.scoring.patterns import Pattern, PatternError, compile_pattern
+from qa.scoring.patterns import Pattern, PatternError, Searcher, compile_pattern
 from qa.scoring.schema import Checklist, Item, ScoringTemplate
 from qa.yamlfile import line_of, parse_model_file, problem_at
 
@@ -40,26 +42,50 @@ class LoadedChecklist:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Everything scoring needs: the checklists in order, and the scoring template."""
+    """Everything scoring needs: the checklists in order, and the scoring template.
+
+    `searcher` finds the keys of every phrase of the rule set in one pass per turn (None where
+    the Aho-Corasick library is missing: each pattern then searches alone, to the same hits)."""
 
     checklists: list[LoadedChecklist]
     template: ScoringTemplate
     template_sha256: str
     direction_cues: dict[str, Pattern]
+    searcher: Searcher | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.searcher is None and Searcher.available():
+            patterns = [p for c in self.checklists for item in c.patterns.values() for p in item.values()]
+            object.__setattr__(self, "searcher", Searcher([*patterns, *self.direction_cues.values()]))
 
     def items(self) -> list[tuple[LoadedChecklist, Item]]:
         return [(c, item) for c in self.checklists for item in c.checklist.items]
 
 
+class _Compiled:
+    """Patterns compiled once per rule set: the same YAML (an anchor and its aliases, the same
+    list written twice) gives the same Pattern, so what it found in a text is found once."""
+
+    def __init__(self) -> None:
+        self._patterns: dict[tuple[str, bool], Pattern] = {}
+
+    def __call__(self, raw: Any, fuzzy: bool) -> Pattern:
+        key = (json.dumps(raw, ensure_ascii=False, sort_keys=True, default=repr), fuzzy)
+        pattern = self._patterns.get(key)
+        if pattern is None:
+            pattern = self._patterns[key] = compile_pattern(raw, fuzzy)
+        return pattern
+
+
 def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node | None,
-                           problems: list[str]) -> dict[str, Pattern]:
+                           problems: list[str], compiler: _Compiled) -> dict[str, Pattern]:
     compiled = {}
     for name, fuzzy in PATTERN_FIELDS.items():
         raw = getattr(item, name)
         if raw is None:
             continue
         try:
-            compiled[name] = compile_pattern(raw, item.type == "require" if fuzzy is None else fuzzy)
+            compiled[name] = compiler(raw, item.type == "require" if fuzzy is None else fuzzy)
         except PatternError as exc:
             loc = ("items", index, name, *exc.path)
             problems.append(problem_at(path, tree, loc, str(exc)))
@@ -71,14 +97,15 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
         if raw is None:
             continue
         try:
-            compiled[".".join(map(str, where))] = compile_pattern(raw, False)
+            compiled[".".join(map(str, where))] = compiler(raw, False)
         except PatternError as exc:
             problems.append(problem_at(path, tree, ("items", index, *where, *exc.path), str(exc)))
     return compiled
 
 
-def load_checklist(path: Path) -> LoadedChecklist:
+def load_checklist(path: Path, compiler: _Compiled | None = None) -> LoadedChecklist:
     """One checklist file, fully valid, or ChecklistError listing every problem."""
+    compiler = compiler or _Compiled()
     checklist, tree, problems, digest = parse_model_file(path, Checklist)
     patterns: dict[str, dict[str, Pattern]] = {}
     if checklist is not None:
@@ -88,13 +115,14 @@ def load_checklist(path: Path) -> LoadedChecklist:
                 problems.append(f"{path}:{line_of(tree, ('items', i, 'id'))}: items[{i}].id: "
                                 f"{item.id!r} is already used by items[{seen[item.id]}]")
             seen[item.id] = i
-            patterns[item.id] = _compile_item_patterns(item, i, path, tree, problems)
+            patterns[item.id] = _compile_item_patterns(item, i, path, tree, problems, compiler)
     if problems:
         raise ChecklistError(problems)
     return LoadedChecklist(checklist, path, digest, patterns)
 
 
-def load_template(path: Path) -> tuple[ScoringTemplate, str, dict[str, Pattern]]:
+def load_template(path: Path, compiler: _Compiled | None = None) -> tuple[ScoringTemplate, str, dict[str, Pattern]]:
+    compiler = compiler or _Compiled()
     template, tree, problems, digest = parse_model_file(path, ScoringTemplate)
     cues: dict[str, Pattern] = {}
     if template is not None:
@@ -103,7 +131,7 @@ def load_template(path: Path) -> tuple[ScoringTemplate, str, dict[str, Pattern]]
             if raw is None:
                 continue
             try:
-                cues[direction] = compile_pattern(raw, False)
+                cues[direction] = compiler(raw, False)
             except PatternError as exc:
                 loc = ("direction", direction, *exc.path)
                 problems.append(problem_at(path, tree, loc, str(exc)))
@@ -126,12 +154,13 @@ def load_rules(directory: Path | None = None, template: Path | None = None) -> R
                                  else DEFAULTS_DIR / TEMPLATE_FILE)
     problems: list[str] = []
     loaded: list[LoadedChecklist] = []
+    compiler = _Compiled()
     files = checklist_files(directory)
     if not files:
         problems.append(f"{directory}: no checklist files (*.yaml) found")
     for path in files:
         try:
-            loaded.append(load_checklist(path))
+            loaded.append(load_checklist(path, compiler))
         except ChecklistError as exc:
             problems.extend(exc.problems)
     owners: dict[str, Path] = {}
@@ -141,7 +170,7 @@ def load_rules(directory: Path | None = None, template: Path | None = None) -> R
                 problems.append(f"{checklist.path}: item id {item.id!r} is also used in {owners[item.id]}")
             owners[item.id] = checklist.path
     try:
-        parsed_template, digest, cues = load_template(template_path)
+        parsed_template, digest, cues = load_template(template_path, compiler)
     except ChecklistError as exc:
         problems.extend(exc.problems)
     if problems:

@@ -24,7 +24,19 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import partial_ratio_alignment
 
-from qa.scoring.text import SearchText, normalise, sound
+from qa.scoring.text import SEPARATOR, SearchText, normalise, sound
+
+try:  # the regex parser (Python 3.11 onwards), to see what every match of a regex holds
+    import re._constants as _sre_constants
+    import re._parser as _sre_parser
+except ImportError:  # pragma: no cover
+    import sre_constants as _sre_constants
+    import sre_parse as _sre_parser
+
+try:  # Aho-Corasick automata: every key of a rule set found in one pass over a turn
+    import ahocorasick
+except ImportError:  # pragma: no cover - a dependency; without it each pattern searches alone
+    ahocorasick = None
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _REGEX_DIGIT = r"[零一二三四五六七八九十百千万两]"
@@ -56,12 +68,18 @@ class Hit:
 
 class Pattern:
     unless: Pattern | None = None
+    _searcher: Searcher | None = None  # the rule set's searcher that knows this pattern's keys
 
     def find(self, text: SearchText) -> list[Hit]:
-        hits = self._find(text)
-        if self.unless is not None and hits:
-            excused = self.unless.find(text)
-            hits = [h for h in hits if not any(e.start <= h.start and h.end <= e.end for e in excused)]
+        """Hits in the text, found once per text: the list is shared, callers leave it as it is."""
+        found = text.found
+        hits = found.get(self)
+        if hits is None:
+            hits = self._find(text)
+            if self.unless is not None and hits:
+                excused = self.unless.find(text)
+                hits = [h for h in hits if not any(e.start <= h.start and h.end <= e.end for e in excused)]
+            found[self] = hits
         return hits
 
     def _find(self, text: SearchText) -> list[Hit]:
@@ -72,7 +90,7 @@ class Pattern:
         return []
 
 
-@dataclass
+@dataclass(eq=False)
 class Phrase(Pattern):
     text: str
     by_sound: bool
@@ -81,12 +99,27 @@ class Phrase(Pattern):
     _sound: str = field(init=False)
     keys: tuple[str, ...] = field(init=False, repr=False)
     _gate: re.Pattern = field(init=False, repr=False)
+    _one_edit: tuple[re.Pattern, re.Pattern] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_sound = self.by_sound and bool(_HAN.search(self.text))
         self._sound = sound(self.text)
         self.keys = _keys(self._sound if self.by_sound else self.text, self.edits)
         self._gate = _any_literal(self.keys)
+        self._one_edit = _one_edit_regexes(*self.keys) if self.edits == 1 else None
+
+    def _one_edit_may_occur(self, text: SearchText, haystack: str) -> bool:
+        """Whether some stretch of the haystack is one edit from the needle (head + tail, its two
+        keys): an edit in the tail leaves the head at the stretch's start, one in the head leaves
+        the tail at its end, so one regex from the head forwards or from the tail backwards
+        (over the reversed text) finds every such stretch; none, and the search is over."""
+        forwards, backwards = self._one_edit
+        head, tail = self.keys
+        present = text.present()[self.by_sound] if text.searcher is not None and text.searcher is self._searcher \
+            else None
+        if (present is None or head in present) and forwards.search(haystack):
+            return True
+        return (present is None or tail in present) and backwards.search(text.reversed(self.by_sound)) is not None
 
     def may_occur(self, text: SearchText) -> bool:
         """Whether one of the keys occurs, without which the phrase cannot match."""
@@ -94,14 +127,23 @@ class Phrase(Pattern):
 
     def _find(self, text: SearchText) -> list[Hit]:
         haystack, needle = (text.sound, self._sound) if self.by_sound else (text.chars, self.text)
+        known = text.searcher is not None and text.searcher is self._searcher
+        if known and text.present()[self.by_sound].isdisjoint(self.keys):
+            return []  # the searcher found none of the keys, without which the phrase cannot match
         hits = []
         start = haystack.find(needle)
         while start >= 0:
             end = start + len(needle)
             hits.append(Hit(start, end, "exact" if text.chars[start:end] == self.text else "sound"))
             start = haystack.find(needle, start + 1)
-        if hits or not self.edits or not self.may_occur(text):
+        if hits or not self.edits or not (known or self.may_occur(text)):
             return hits
+        return self._approximate(text, haystack, needle)
+
+    def _approximate(self, text: SearchText, haystack: str, needle: str) -> list[Hit]:
+        """The first stretch within self.edits of the needle (none occurs exactly)."""
+        if self._one_edit is not None and not self._one_edit_may_occur(text, haystack):
+            return []
         # partial_ratio (an Indel ratio) finds candidates fast but also passes a window that
         # differs by one dropped and one added character (two edits: 部工号一 for 不好意思 by
         # sound); each candidate is confirmed by Levenshtein distance, else the search goes on.
@@ -120,7 +162,7 @@ class Phrase(Pattern):
         for a in range(max(0, start - self.edits), start + self.edits + 1):
             for b in range(max(a + 1, end - self.edits), min(len(haystack), end + self.edits) + 1):
                 window = haystack[a:b]
-                if SearchText.SEPARATOR in window:
+                if SEPARATOR in window:
                     continue
                 edits = Levenshtein.distance(needle, window, score_cutoff=self.edits)
                 key = (edits, abs(len(window) - len(needle)), a, b)
@@ -132,17 +174,66 @@ class Phrase(Pattern):
         return [self.text]
 
 
-@dataclass
+@dataclass(eq=False)
 class Regex(Pattern):
     source: str
     unless: Pattern | None = None
     _compiled: re.Pattern = field(init=False)
+    _needs: tuple[str | re.Pattern, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._compiled = re.compile(self.source.replace(r"\d", _REGEX_DIGIT))
+        self._needs = tuple(next(iter(clause)) if len(clause) == 1 else _any_literal(sorted(clause))
+                            for clause in _required(self._compiled))
 
     def _find(self, text: SearchText) -> list[Hit]:
-        return [Hit(m.start(), m.end(), "regex") for m in self._compiled.finditer(text.chars) if m.end() > m.start()]
+        chars = text.chars
+        for need in self._needs:  # text that lacks what every match holds needs no search
+            if need.__class__ is str:
+                if need not in chars:
+                    return []
+            elif need.search(chars) is None:
+                return []
+        return [Hit(m.start(), m.end(), "regex") for m in self._compiled.finditer(chars) if m.end() > m.start()]
+
+
+def _required(compiled: re.Pattern) -> list[set[str]]:
+    """What every match of the regex holds, as clauses: each a set of literal stretches of which
+    one occurs in the match (the literals of a sequence, one per alternative of a branch).
+    Nothing is required of what a regex holds only optionally, or case-insensitively."""
+    try:
+        parsed = _sre_parser.parse(compiled.pattern, compiled.flags)
+    except Exception:  # noqa: BLE001 - an unforeseen parser: no shortcut, the regex decides
+        return []
+    if parsed.state.flags & re.IGNORECASE:
+        return []
+    return _clauses(parsed.data)
+
+
+def _clauses(items: Iterable[tuple[Any, Any]]) -> list[set[str]]:
+    c = _sre_constants
+    clauses: list[set[str]] = []
+    run = ""
+    for op, av in items:
+        if op is c.LITERAL:
+            run += chr(av)
+            continue
+        if run:
+            clauses.append({run})
+            run = ""
+        if op is c.SUBPATTERN:
+            _, add_flags, _, sub = av
+            if not add_flags & re.IGNORECASE:
+                clauses.extend(_clauses(sub.data))
+        elif op is c.BRANCH:
+            alternatives = [_clauses(alternative.data) for alternative in av[1]]
+            if all(alternatives):  # one literal stretch of whichever alternative matched
+                clauses.append(set().union(*(max(a, key=lambda clause: min(map(len, clause))) for a in alternatives)))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            clauses.extend(_clauses(av[2].data))
+    if run:
+        clauses.append({run})
+    return clauses
 
 
 def _keys(needle: str, edits: int) -> tuple[str, ...]:
@@ -153,13 +244,39 @@ def _keys(needle: str, edits: int) -> tuple[str, ...]:
     return tuple(needle[a:b] for a, b in pairwise(bounds))
 
 
+_ANY = None  # a token standing for any one character of a turn (not the separator)
+
+
+def _one_edit_regexes(head: str, tail: str) -> tuple[re.Pattern, re.Pattern]:
+    """Regexes for every stretch one edit (a substitution, deletion or insertion) from head + tail:
+    the head followed by the tail with one edit (an insertion at most before its last character:
+    one after it leaves the needle whole), and, over reversed text, the reversed tail followed
+    by the reversed head with one edit (an insertion after its first character at least)."""
+    def variants(part: str, insert_from: int, insert_to: int) -> list[list[str | None]]:
+        found = []
+        for i in range(len(part)):
+            found.append([*part[:i], _ANY, *part[i + 1:]])  # substitution
+            found.append([*part[:i], *part[i + 1:]])  # deletion
+        for i in range(insert_from, insert_to):
+            found.append([*part[:i], _ANY, *part[i:]])  # insertion
+        return found
+
+    def regex(tokens: list[str | None]) -> str:
+        return "".join(f"[^{re.escape(SEPARATOR)}]" if t is _ANY else re.escape(t) for t in tokens)
+
+    forwards = [regex(v) for v in variants(tail, 0, len(tail))]
+    backwards = [regex(v[::-1]) for v in variants(head, 1, len(head))]
+    return (re.compile(re.escape(head) + "(?:" + "|".join(forwards) + ")"),
+            re.compile(re.escape(tail[::-1]) + "(?:" + "|".join(backwards) + ")"))
+
+
 def _any_literal(needles: Iterable[str]) -> re.Pattern | None:
     """One regex that finds any of the literal needles (None for no needles)."""
     needles = list(needles)
     return re.compile("|".join(map(re.escape, needles))) if needles else None
 
 
-@dataclass
+@dataclass(eq=False)
 class AnyOf(Pattern):
     parts: list[Pattern]
     unless: Pattern | None = None
@@ -167,6 +284,10 @@ class AnyOf(Pattern):
     _in_sound: re.Pattern | None = field(init=False, repr=False)
     _not_phrases: list[Pattern] = field(init=False, repr=False)
     _gates: list[tuple[Pattern, re.Pattern | None, bool]] = field(init=False, repr=False)
+    # Set by a Searcher: key -> the phrase parts (by position) holding it, per haystack
+    _by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = field(init=False, repr=False)
+    _key_sets: tuple[frozenset[str], frozenset[str]] = field(init=False, repr=False)
+    _other_parts: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         """The keys of all the phrase parts, one regex per haystack: scoring asks most lists of
@@ -177,8 +298,32 @@ class AnyOf(Pattern):
         self._not_phrases = [p for p in self.parts if not isinstance(p, Phrase)]
         self._gates = [(p, p._gate, p.by_sound) if isinstance(p, Phrase) else (p, None, False) for p in self.parts]
 
+    def _adopt(self, searcher: Searcher) -> None:
+        by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        for i, part in enumerate(self.parts):
+            if isinstance(part, Phrase):
+                for key in part.keys:
+                    by_key[part.by_sound].setdefault(key, []).append(i)
+        self._by_key = by_key
+        self._key_sets = (frozenset(by_key[0]), frozenset(by_key[1]))
+        self._other_parts = [i for i, part in enumerate(self.parts) if not isinstance(part, Phrase)]
+        self._searcher = searcher
+
     def _candidates(self, text: SearchText) -> list[Pattern]:
         """The parts, in order, less the phrases that cannot match in this text."""
+        if text.searcher is not None and text.searcher is self._searcher:
+            in_chars, in_sound = text.present()
+            keys_chars = self._key_sets[0] & in_chars
+            keys_sound = self._key_sets[1] & in_sound
+            if not keys_chars and not keys_sound:
+                return self._not_phrases
+            chosen = set(self._other_parts)
+            for key in keys_chars:
+                chosen.update(self._by_key[0][key])
+            for key in keys_sound:
+                chosen.update(self._by_key[1][key])
+            parts = self.parts
+            return [parts[i] for i in sorted(chosen)]
         if not (self._in_chars and self._in_chars.search(text.chars)
                 or self._in_sound and self._in_sound.search(text.sound)):
             return self._not_phrases
@@ -201,14 +346,14 @@ class AnyOf(Pattern):
         return [p for part in self.parts for p in part.phrases()]
 
 
-@dataclass
+@dataclass(eq=False)
 class AllOf(AnyOf):
     def _find(self, text: SearchText) -> list[Hit]:
         found = [p.find(text) for p in self.parts]
         return sorted((h for hs in found for h in hs), key=lambda h: h.start) if all(found) else []
 
 
-@dataclass
+@dataclass(eq=False)
 class NoneOf(AnyOf):
     """Found (as an empty, zero-width hit at 0) when none of the parts is."""
 
@@ -216,7 +361,7 @@ class NoneOf(AnyOf):
         return [] if any(p.find(text) for p in self.parts) else [Hit(0, 0, "absent")]
 
 
-@dataclass
+@dataclass(eq=False)
 class Near(AnyOf):
     within: int = 10
 
@@ -235,6 +380,52 @@ class Near(AnyOf):
             else:
                 hits.extend(group)
         return sorted(set(hits), key=lambda h: h.start)
+
+
+class Searcher:
+    """Every key of a rule set's phrases (the phrase itself, or its pieces for small edits: see
+    _keys), found in one pass over a turn's characters and one over its sound, with an
+    Aho-Corasick automaton each. A phrase then searches only a text that holds one of its keys,
+    and a list of phrases asks only the phrases whose keys occur, instead of one search per
+    phrase or per list: what each finds is what it would find alone."""
+
+    def __init__(self, patterns: Iterable[Pattern]) -> None:
+        keys: tuple[set[str], set[str]] = (set(), set())
+        seen: set[int] = set()
+        todo = list(patterns)
+        while todo:
+            pattern = todo.pop()
+            if pattern is None or id(pattern) in seen:
+                continue
+            seen.add(id(pattern))
+            if isinstance(pattern, Phrase):
+                keys[pattern.by_sound].update(pattern.keys)
+                pattern._searcher = self
+            elif isinstance(pattern, AnyOf):
+                pattern._adopt(self)
+                todo.extend(pattern.parts)
+            todo.append(pattern.unless)
+        self._automata = tuple(_automaton(k) for k in keys)
+
+    @staticmethod
+    def available() -> bool:
+        return ahocorasick is not None
+
+    def present(self, chars: str, heard: str) -> tuple[set[str], set[str]]:
+        """The keys that occur in the characters, and in their sound string."""
+        in_chars, in_sound = self._automata
+        return ({key for _, key in in_chars.iter(chars)} if in_chars is not None else set(),
+                {key for _, key in in_sound.iter(heard)} if in_sound is not None else set())
+
+
+def _automaton(keys: set[str]) -> Any:
+    if not keys:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key in sorted(keys):
+        automaton.add_word(key, key)
+    automaton.make_automaton()
+    return automaton
 
 
 COMBINATORS = {"any": AnyOf, "all": AllOf, "none": NoneOf, "near": Near}

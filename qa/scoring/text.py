@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import opencc
 
@@ -27,6 +29,9 @@ from pypinyin.pinyin_dict import pinyin_dict  # noqa: E402
 
 from qa.types import Turn
 
+if TYPE_CHECKING:
+    from qa.scoring.patterns import Searcher
+
 _DIGITS = dict(zip("0123456789", "零一二三四五六七八九"))
 _DROP = re.compile(r"[\W_]", re.UNICODE)
 # Fuzzy pinyin (the product's own choice, common in Chinese input methods): retroflex and flat
@@ -34,6 +39,7 @@ _DROP = re.compile(r"[\W_]", re.UNICODE)
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 _FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
 _SOUND_BASE = 0xE000  # private use area: one code point per folded syllable
+SEPARATOR = "|"  # ends each turn in a search text; no phrase holds it (normalise drops it)
 
 
 def _fold(reading: str) -> str:
@@ -89,32 +95,61 @@ class Span:
 
 
 class TurnPieces:
-    """Each turn's normalised characters and sound (ending in the separator), and which word
-    each character came from, made on first use and kept: a transcript's search texts are joins
-    of these, so every turn is normalised and read out once per transcript, however many windows
-    hold it."""
+    """Each turn's normalised characters and sound (ending in the separator), which word each
+    character came from, and which of a rule set's phrase keys it holds, made on first use and
+    kept: a transcript's search texts are joins of these, so every turn is normalised, read out
+    and scanned for phrases once per transcript, however many windows hold it.
 
-    def __init__(self, turns: list[Turn]) -> None:
+    `searcher` (a rule set's qa.scoring.patterns.Searcher, or None) finds the keys."""
+
+    def __init__(self, turns: list[Turn], searcher: Searcher | None = None) -> None:
         self.turns = turns
+        self.searcher = searcher
         self._texts: dict[int, tuple[str, str]] = {}
         self._owners: dict[int, list[tuple[int, int]]] = {}
+        self._word_of: dict[int, list[int]] = {}
+        self._present: dict[int, tuple[set[str], set[str]]] = {}
+        self._probs: dict[int, list[float]] = {}
 
     def text(self, index: int) -> tuple[str, str]:
         """The turn's characters and their sound string."""
         piece = self._texts.get(index)
         if piece is None:
-            chars = "".join([normalise(word.text) for word in self.turns[index].words]) + SearchText.SEPARATOR
-            piece = self._texts[index] = (chars, sound(chars))
+            chars = "".join(map(normalise, [word.text for word in self.turns[index].words])) + SEPARATOR
+            piece = self._texts[index] = (chars, chars.translate(_sound_table()))
         return piece
+
+    def word_of(self, index: int) -> list[int]:
+        """The word each of the turn's characters came from (the separator has none)."""
+        word_of = self._word_of.get(index)
+        if word_of is None:
+            word_of = self._word_of[index] = [w for w, word in enumerate(self.turns[index].words)
+                                              for _ in normalise(word.text)]
+        return word_of
 
     def owner(self, index: int) -> list[tuple[int, int]]:
         """(turn, word) of each of the turn's characters; (turn, -1) for the separator."""
         owner = self._owners.get(index)
         if owner is None:
-            owner = [(index, w) for w, word in enumerate(self.turns[index].words) for _ in normalise(word.text)]
+            owner = [(index, w) for w in self.word_of(index)]
             owner.append((index, -1))
             self._owners[index] = owner
         return owner
+
+    def probs(self, index: int) -> list[float]:
+        """Recognition probability of each of the turn's words."""
+        probs = self._probs.get(index)
+        if probs is None:
+            probs = self._probs[index] = [w.prob for w in self.turns[index].words]
+        return probs
+
+    def present(self, index: int) -> tuple[set[str], set[str]]:
+        """The searcher's keys that the turn's characters and its sound hold."""
+        found = self._present.get(index)
+        if found is None:
+            assert self.searcher is not None
+            found = self._present[index] = self.searcher.present(*self.text(index))
+        return found
 
 
 class SearchText:
@@ -122,37 +157,98 @@ class SearchText:
 
     `owner[i]` says which (turn, word) produced character i of `chars`, so a match can be
     reported with its turn, times, words and their recognition probabilities. `pieces` shares
-    the per-turn work between the search texts of one transcript.
+    the per-turn work between the search texts of one transcript; `found` keeps what each
+    pattern found here (patterns are searched once per text however many rules ask).
     """
 
     SEPARATOR = "|"
 
     def __init__(self, turns: list[Turn], indices: list[int], pieces: TurnPieces | None = None) -> None:
-        self._pieces = pieces or TurnPieces(turns)
-        texts = [self._pieces.text(i) for i in indices]
+        self._pieces = pieces = pieces or TurnPieces(turns)
         self.turns = turns
         self.indices = indices
-        self.chars = "".join(chars for chars, _ in texts)
-        self.sound = "".join(heard for _, heard in texts)
+        self.searcher = pieces.searcher
+        self.found: dict = {}
+        self._owner: list[tuple[int, int]] | None = None
+        self._starts: list[int] | None = None
+        self._present: tuple[set[str], set[str]] | None = None
+        self._mean: tuple[float | None] | None = None
+        self._backwards: tuple[str, str] | None = None
+        if len(indices) == 1:
+            self.chars, self.sound = pieces.text(indices[0])
+        else:
+            texts = [pieces.text(i) for i in indices]
+            self.chars = "".join([chars for chars, _ in texts])
+            self.sound = "".join([heard for _, heard in texts])
 
-    @cached_property
+    @property
     def owner(self) -> list[tuple[int, int]]:
-        """Joined only when a match is reported: most windows are searched and never matched."""
-        return [o for i in self.indices for o in self._pieces.owner(i)]
+        """Joined only when asked: most windows are searched and never matched."""
+        if self._owner is None:
+            self._owner = [o for i in self.indices for o in self._pieces.owner(i)]
+        return self._owner
 
-    @cached_property
+    def present(self) -> tuple[set[str], set[str]]:
+        """The searcher's keys in the characters and in the sound (see Searcher.present)."""
+        if self._present is None:
+            pieces = self._pieces
+            if len(self.indices) == 1:
+                self._present = pieces.present(self.indices[0])
+            else:
+                found = [pieces.present(i) for i in self.indices]
+                self._present = (set().union(*[c for c, _ in found]), set().union(*[s for _, s in found]))
+        return self._present
+
+    def reversed(self, by_sound: bool) -> str:
+        """The sound string or the characters, back to front."""
+        if self._backwards is None:
+            self._backwards = (self.chars[::-1], self.sound[::-1])
+        return self._backwards[by_sound]
+
+    @property
     def mean_probability(self) -> float | None:
         """Mean recognition probability of the words of the turns (None: no words)."""
-        probs = [w.prob for i in self.indices for w in self.turns[i].words]
-        return sum(probs) / len(probs) if probs else None
+        if self._mean is None:
+            probs = [p for i in self.indices for p in self._pieces.probs(i)]
+            self._mean = (sum(probs) / len(probs) if probs else None,)
+        return self._mean[0]
+
+    def _piece(self, start: int, end: int) -> tuple[int, int] | None:
+        """(position in indices, offset of its piece) when chars[start:end] lies inside one
+        turn's characters, separator excluded; None otherwise."""
+        starts = self._starts
+        if starts is None:
+            starts, at = [], 0
+            for i in self.indices:
+                starts.append(at)
+                at += len(self._pieces.text(i)[0])
+            self._starts = starts
+        k = bisect_right(starts, start) - 1
+        if k < 0 or start >= end:
+            return None
+        offset = starts[k]
+        if end > offset + len(self._pieces.text(self.indices[k])[0]) - 1:
+            return None
+        return k, offset
 
     def span(self, start: int, end: int) -> Span:
         """The turn and words behind chars[start:end] (a match never crosses a separator)."""
+        inside = self._piece(start, end)
+        if inside is not None:
+            turn = self.indices[inside[0]]
+            word_of = self._pieces.word_of(turn)
+            return Span(turn, word_of[start - inside[1]], word_of[end - 1 - inside[1]])
         turn = self.owner[start][0]
         words = [w for t, w in self.owner[start:end] if t == turn and w >= 0]
         return Span(turn, min(words, default=0), max(words, default=0))
 
     def min_probability(self, start: int, end: int) -> float:
         """The least sure recognised word under chars[start:end]."""
+        inside = self._piece(start, end)
+        if inside is not None:
+            turn = self.indices[inside[0]]
+            probs = self._pieces.probs(turn)
+            word_of = self._pieces.word_of(turn)
+            return min([probs[w] for w in word_of[start - inside[1]: end - inside[1]]])
         probs = [self.turns[t].words[w].prob for t, w in self.owner[start:end] if w >= 0]
         return min(probs, default=1.0)
