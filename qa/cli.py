@@ -21,7 +21,7 @@ LAZY_COMMANDS = {
               "Score transcripts (JSON from `qa transcribe --format json`) against the checklists."),
     "process": ("qa.scoring.commands", "process",
                 "Transcribe recordings and score them: the whole job for a batch of calls."),
-    "checklist": ("qa.scoring.commands", "checklist", "Check and list checklists (see README \"Checklists\")."),
+    "checklist": ("qa.scoring.commands", "checklist", "Check and list checklists (see docs/checklists.md)."),
     "db": ("qa.db.commands", "db", "Create or update the database schema."),
     "users": ("qa.db.commands", "users", "Add web users, list them, change their passwords."),
     "ingest": ("qa.ingest_commands", "ingest",
@@ -42,7 +42,7 @@ LAZY_COMMANDS = {
     "entry": ("qa.tally.commands", "entry_group",
               "Record events (named praise, complaints ...) and adjustments for an agent's month."),
     "policy": ("qa.tally.commands", "policy_group",
-               "Check the reward-and-penalty policy (see README \"Monthly tally\")."),
+               "Check the reward-and-penalty policy (see docs/users.md, \"Monthly tally\")."),
     "agreement": ("qa.learning.commands", "agreement",
                   "Per checklist item, how often inspectors kept the automatic verdict in the month's confirmed "
                   "calls: agreement, and precision / recall of automatic \"fail\" against their final verdicts."),

@@ -72,7 +72,7 @@ class ScoringConfig(_Section):
 class JobsConfig(_Section):
     queue: Literal["database", "celery"] = Field(
         "database", description="database: `qa worker` processes take jobs from the database; celery: a Celery "
-        "broker (Redis) hands them to `qa worker` processes on any machine (README: scale-out)")
+        "broker (Redis) hands them to `qa worker` processes on any machine (docs/operators.md: scale-out)")
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="the Celery broker (queue: celery)")
     celery_queue: str = Field("qa", description="the broker queue's name (several centres may share a broker)")
     heartbeat_s: float = Field(10.0, gt=0, description="how often a worker says it is alive while processing a call")
@@ -94,7 +94,7 @@ class LearningConfig(_Section):
     min_calls: int = Field(30, ge=2, description="labelled calls needed before a model is trained")
     max_calls: int = Field(
         2000, ge=2, description="a version learns from the latest this many labelled calls (memory and time "
-        "grow with them: README, Measured)")
+        "grow with them: docs/benchmarks.md)")
     held_out_share: float = Field(
         0.2, ge=0, lt=1, description="share of the latest labelled calls each version is scored on, not trained on")
     flag_above: float = Field(
@@ -120,7 +120,7 @@ class WebConfig(_Section):
     port: int = 5000
     processes: int = Field(
         1, ge=1, description="web server processes; above 1 gunicorn serves (Linux, macOS) and calls are "
-        "processed by a process of their own (product default 1: enough for a few reviewers; see README)")
+        "processed by a process of their own (product default 1: enough for a few reviewers; see docs/operators.md)")
     secret_key: str | None = Field(None, description="session signing key; default: a random key kept in data_dir")
     review_sample_rate: float = Field(
         0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")

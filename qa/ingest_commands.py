@@ -191,8 +191,8 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
     code is 1 if any call failed.
 
     With jobs.queue: celery the worker takes its jobs through the Celery broker (jobs.broker_url)
-    instead of looking at the database, so workers on other machines share the load (README:
-    scale-out); --once still takes the queued jobs straight from the database.
+    instead of looking at the database, so workers on other machines share the load
+    (docs/operators.md: scale-out); --once still takes the queued jobs straight from the database.
     """
     from qa.asr import ModelMissingError
     from qa.celery_queue import CeleryMissingError

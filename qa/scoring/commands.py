@@ -118,7 +118,7 @@ def process(config: Config, audio: tuple[Path, ...], checklists: Path | None, te
 
 @click.group()
 def checklist() -> None:
-    """Check and list checklists (see README "Checklists")."""
+    """Check and list checklists (see docs/checklists.md)."""
 
 
 @checklist.command("validate")

@@ -226,7 +226,7 @@ def entry_add(config: Config, month: str | None, agent_code: str, kind: str, qua
 
 @click.group("policy")
 def policy_group() -> None:
-    """Check the reward-and-penalty policy (see README "Monthly tally")."""
+    """Check the reward-and-penalty policy (see docs/users.md, "Monthly tally")."""
 
 
 @policy_group.command("validate")
