@@ -126,10 +126,10 @@ class CallContext:
     def hit_evidence(self, text: SearchText, hit: Hit) -> Evidence:
         if hit.how == "absent":
             return self.window_evidence(text.indices)
-        span = text.span(hit.start, hit.end)
+        span, least = text.locate(hit.start, hit.end)
         turn = self.turns[span.turn]
         words = turn.words[span.first_word: span.last_word + 1]
-        confidence = HOW_TRUST[hit.how] * (0.5 + 0.5 * text.min_probability(hit.start, hit.end))
+        confidence = HOW_TRUST[hit.how] * (0.5 + 0.5 * least)
         return Evidence(words[0].start, words[-1].end, span.turn, turn.role, turn.text,
                         "".join([w.text for w in words]), hit.how, round(confidence, 3))
 

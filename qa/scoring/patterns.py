@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
@@ -46,6 +47,11 @@ MIN_SOUND_CHARS = 3
 
 
 _RANK = {"exact": 0, "regex": 0, "absent": 0, "sound": 1, "fuzzy": 2}
+
+
+def _order(hit: Hit) -> tuple[int, int, int]:
+    """Where hits of several patterns overlap, the first, then the surest, then the longest."""
+    return hit.start, _RANK[hit.how], -hit.end
 
 
 class PatternError(ValueError):
@@ -157,7 +163,19 @@ class Phrase(Pattern):
         return []
 
     def _confirm(self, needle: str, haystack: str, start: int, end: int) -> Hit | None:
-        """The closest stretch around haystack[start:end] within self.edits of the needle."""
+        """The closest stretch around haystack[start:end] within self.edits of the needle: the
+        fewest edits, then the length nearest the needle's, then the first."""
+        if self.edits == 1:
+            # The needle occurs nowhere exactly, so every stretch within one edit is one edit
+            # away: the first of them by (length difference, start, end) is the closest.
+            windows = sorted((abs(b - a - len(needle)), a, b)
+                             for a in range(max(0, start - 1), start + 2)
+                             for b in range(max(a + 1, end - 1), min(len(haystack), end + 1) + 1))
+            for _, a, b in windows:
+                window = haystack[a:b]
+                if SEPARATOR not in window and Levenshtein.distance(needle, window, score_cutoff=1) <= 1:
+                    return Hit(a, b, "fuzzy", 1)
+            return None
         best: tuple[int, int, int, int] | None = None
         for a in range(max(0, start - self.edits), start + self.edits + 1):
             for b in range(max(a + 1, end - self.edits), min(len(haystack), end + self.edits) + 1):
@@ -333,8 +351,17 @@ class AnyOf(Pattern):
     def _find(self, text: SearchText) -> list[Hit]:
         """Hits of every part; where parts overlap (您好 and 你好 both near one place), the
         exact or closest one stands for them."""
-        hits = sorted((h for p in self._candidates(text) for h in p.find(text)),
-                      key=lambda h: (h.start, _RANK[h.how], -h.end))
+        hits: list[Hit] = []
+        for part in self._candidates(text):
+            # a part is asked only by this list: no need to keep what it found
+            found = part._find(text)
+            if found and part.unless is not None:
+                excused = part.unless.find(text)
+                found = [h for h in found if not any(e.start <= h.start and h.end <= e.end for e in excused)]
+            hits += found
+        if len(hits) < 2:
+            return hits
+        hits.sort(key=_order)
         kept: list[Hit] = []
         for hit in hits:
             if kept and hit.start < kept[-1].end:
@@ -414,8 +441,11 @@ class Searcher:
     def present(self, chars: str, heard: str) -> tuple[set[str], set[str]]:
         """The keys that occur in the characters, and in their sound string."""
         in_chars, in_sound = self._automata
-        return ({key for _, key in in_chars.iter(chars)} if in_chars is not None else set(),
-                {key for _, key in in_sound.iter(heard)} if in_sound is not None else set())
+        return (set(map(_second, in_chars.iter(chars))) if in_chars is not None else set(),
+                set(map(_second, in_sound.iter(heard))) if in_sound is not None else set())
+
+
+_second = itemgetter(1)  # the key of an automaton's (end, key)
 
 
 def _automaton(keys: set[str]) -> Any:

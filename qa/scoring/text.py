@@ -17,6 +17,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import opencc
@@ -85,6 +86,23 @@ def sound(text: str) -> str:
     return text.translate(_sound_table())
 
 
+_WORDS: dict[str, str] = {}  # normalise() of words seen, read without lru_cache's bookkeeping
+_WORDS_KEPT = 65536
+
+
+def _normalised(words: list[str]) -> list[str]:
+    """normalise() of each word."""
+    try:
+        return list(map(_WORDS.__getitem__, words))
+    except KeyError:
+        if len(_WORDS) > _WORDS_KEPT:
+            _WORDS.clear()
+        for word in words:
+            if word not in _WORDS:
+                _WORDS[word] = normalise(word)
+        return [_WORDS[word] for word in words]
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     """A stretch of searchable text, mapped back to its turn and words."""
@@ -106,6 +124,7 @@ class TurnPieces:
         self.turns = turns
         self.searcher = searcher
         self._texts: dict[int, tuple[str, str]] = {}
+        self._words: dict[int, list[str]] = {}  # each word's normalised characters
         self._owners: dict[int, list[tuple[int, int]]] = {}
         self._word_of: dict[int, list[int]] = {}
         self._present: dict[int, tuple[set[str], set[str]]] = {}
@@ -115,7 +134,9 @@ class TurnPieces:
         """The turn's characters and their sound string."""
         piece = self._texts.get(index)
         if piece is None:
-            chars = "".join(map(normalise, [word.text for word in self.turns[index].words])) + SEPARATOR
+            words = _normalised([word.text for word in self.turns[index].words])
+            self._words[index] = words
+            chars = "".join(words) + SEPARATOR
             piece = self._texts[index] = (chars, chars.translate(_sound_table()))
         return piece
 
@@ -123,8 +144,8 @@ class TurnPieces:
         """The word each of the turn's characters came from (the separator has none)."""
         word_of = self._word_of.get(index)
         if word_of is None:
-            word_of = self._word_of[index] = [w for w, word in enumerate(self.turns[index].words)
-                                              for _ in normalise(word.text)]
+            self.text(index)
+            word_of = self._word_of[index] = [w for w, chars in enumerate(self._words[index]) for _ in chars]
         return word_of
 
     def owner(self, index: int) -> list[tuple[int, int]]:
@@ -209,8 +230,9 @@ class SearchText:
     def mean_probability(self) -> float | None:
         """Mean recognition probability of the words of the turns (None: no words)."""
         if self._mean is None:
-            probs = [p for i in self.indices for p in self._pieces.probs(i)]
-            self._mean = (sum(probs) / len(probs) if probs else None,)
+            probs = [self._pieces.probs(i) for i in self.indices]
+            count = sum(map(len, probs))
+            self._mean = (sum(chain.from_iterable(probs)) / count if count else None,)
         return self._mean[0]
 
     def _piece(self, start: int, end: int) -> tuple[int, int] | None:
@@ -241,6 +263,17 @@ class SearchText:
         turn = self.owner[start][0]
         words = [w for t, w in self.owner[start:end] if t == turn and w >= 0]
         return Span(turn, min(words, default=0), max(words, default=0))
+
+    def locate(self, start: int, end: int) -> tuple[Span, float]:
+        """span() and min_probability() of chars[start:end] at once (evidence asks both)."""
+        inside = self._piece(start, end)
+        if inside is None:
+            return self.span(start, end), self.min_probability(start, end)
+        turn = self.indices[inside[0]]
+        pieces = self._pieces
+        word_of = pieces.word_of(turn)[start - inside[1]: end - inside[1]]
+        probs = pieces.probs(turn)
+        return Span(turn, word_of[0], word_of[-1]), min([probs[w] for w in word_of])
 
     def min_probability(self, start: int, end: int) -> float:
         """The least sure recognised word under chars[start:end]."""
