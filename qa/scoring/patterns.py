@@ -132,24 +132,46 @@ class Phrase(Pattern):
         return self._gate.search(text.sound if self.by_sound else text.chars) is not None
 
     def _find(self, text: SearchText) -> list[Hit]:
-        haystack, needle = (text.sound, self._sound) if self.by_sound else (text.chars, self.text)
-        known = text.searcher is not None and text.searcher is self._searcher
-        if known and text.present()[self.by_sound].isdisjoint(self.keys):
+        by_sound = self.by_sound
+        haystack, needle = (text.sound, self._sound) if by_sound else (text.chars, self.text)
+        searcher = text.searcher
+        if searcher is None or searcher is not self._searcher:
+            hits = self._exact(text, haystack, needle)
+            if hits or not self.edits or not self.may_occur(text):
+                return hits
+            return self._approximate(text, haystack, needle)
+        present = text.present()[by_sound]
+        if present.isdisjoint(self.keys):
             return []  # the searcher found none of the keys, without which the phrase cannot match
+        start = haystack.find(needle)
+        if start >= 0:
+            return self._exact(text, haystack, needle)
+        if not self.edits:
+            return []
+        if self._one_edit is not None:  # _one_edit_may_occur, inlined: most lists ask many phrases
+            forwards, backwards = self._one_edit
+            head, tail = self.keys
+            if not (head in present and forwards.search(haystack)
+                    or tail in present and backwards.search(text.reversed(by_sound))):
+                return []
+        return self._search_near(haystack, needle)
+
+    def _exact(self, text: SearchText, haystack: str, needle: str) -> list[Hit]:
         hits = []
         start = haystack.find(needle)
         while start >= 0:
             end = start + len(needle)
             hits.append(Hit(start, end, "exact" if text.chars[start:end] == self.text else "sound"))
             start = haystack.find(needle, start + 1)
-        if hits or not self.edits or not (known or self.may_occur(text)):
-            return hits
-        return self._approximate(text, haystack, needle)
+        return hits
 
     def _approximate(self, text: SearchText, haystack: str, needle: str) -> list[Hit]:
         """The first stretch within self.edits of the needle (none occurs exactly)."""
         if self._one_edit is not None and not self._one_edit_may_occur(text, haystack):
             return []
+        return self._search_near(haystack, needle)
+
+    def _search_near(self, haystack: str, needle: str) -> list[Hit]:
         # partial_ratio (an Indel ratio) finds candidates fast but also passes a window that
         # differs by one dropped and one added character (two edits: 部工号一 for 不好意思 by
         # sound); each candidate is confirmed by Levenshtein distance, else the search goes on.
@@ -168,9 +190,10 @@ class Phrase(Pattern):
         if self.edits == 1:
             # The needle occurs nowhere exactly, so every stretch within one edit is one edit
             # away: the first of them by (length difference, start, end) is the closest.
-            windows = sorted((abs(b - a - len(needle)), a, b)
-                             for a in range(max(0, start - 1), start + 2)
-                             for b in range(max(a + 1, end - 1), min(len(haystack), end + 1) + 1))
+            size, last = len(needle), min(len(haystack), end + 1)
+            windows = [(abs(b - a - size), a, b) for a in range(max(0, start - 1), start + 2)
+                       for b in range(max(a + 1, end - 1), last + 1)]
+            windows.sort()
             for _, a, b in windows:
                 window = haystack[a:b]
                 if SEPARATOR not in window and Levenshtein.distance(needle, window, score_cutoff=1) <= 1:
