@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,15 +22,15 @@ class _Section(BaseModel):
 
 class AudioConfig(_Section):
     sample_rate: int = 16000
-    max_duration_s: float = Field(4 * 3600, description="longer recordings are refused, not truncated")
-    silence_dbfs: float = Field(-60.0, description="peak level below which a recording counts as silent")
+    max_duration_s: float = Field(default=4 * 3600, description="longer recordings are refused, not truncated")
+    silence_dbfs: float = Field(default=-60.0, description="peak level below which a recording counts as silent")
 
 
 class AsrConfig(_Section):
-    model: str = Field("whisper-base", description="a model name under models_dir, or a path to any "
-                       "CTranslate2 Whisper model directory")
+    model: str = Field(default="whisper-base", description="a model name under models_dir, or a path to any "
+                               "CTranslate2 Whisper model directory")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    compute_type: str = Field("auto", description="auto: float16 on CUDA, int8 on CPU")
+    compute_type: str = Field(default="auto", description="auto: float16 on CUDA, int8 on CPU")
     cpu_threads: int = 0
     language: str = "zh"
     beam_size: int = 5
@@ -43,64 +43,75 @@ class AsrConfig(_Section):
         "raised the samples' CER from 13 % to 24 % (bench/asr.py); try them with larger models",
     )
     to_simplified: bool = True
-    batch_size: int = Field(8, description="batched inference on CUDA (BatchedInferencePipeline)")
+    batch_size: int = Field(default=8, description="batched inference on CUDA (BatchedInferencePipeline)")
+
+
+ChannelRole = Literal["agent", "customer"]
+
+
+def _agent_then_customer() -> list[ChannelRole]:
+    return ["agent", "customer"]
 
 
 class DiarizationConfig(_Section):
     backend: Literal["onnx", "pyannote"] = "onnx"
     pyannote_pipeline: str | None = Field(
-        None, description="local pyannote.audio pipeline directory or config.yaml (backend: pyannote)")
-    stereo_roles: list[Literal["agent", "customer"]] = Field(
-        default_factory=lambda: ["agent", "customer"],
+        default=None, description="local pyannote.audio pipeline directory or config.yaml (backend: pyannote)")
+    stereo_roles: list[ChannelRole] = Field(
+        default_factory=_agent_then_customer,
         description="role of channel 0 and channel 1 in stereo recordings")
-    num_speakers: int | None = Field(None, description="force a speaker count for mono calls")
+    num_speakers: int | None = Field(default=None, description="force a speaker count for mono calls")
     expected_speakers: int = 2
     max_speakers: int = 4
 
 
 class TurnConfig(_Section):
-    max_gap_s: float = Field(2.0, description="a longer pause inside one speaker's speech starts a new turn")
+    max_gap_s: float = Field(default=2.0, description="a longer pause inside one speaker's speech starts a new turn")
 
 
 class ScoringConfig(_Section):
     checklists_dir: Path | None = Field(
-        None, description="folder of checklist YAML files; default: the bundled qa/checklists")
+        default=None, description="folder of checklist YAML files; default: the bundled qa/checklists")
     template: Path | None = Field(
-        None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
+        default=None, description="scoring template; default: scoring.yaml in checklists_dir, else the bundled one")
 
 
 class JobsConfig(_Section):
     queue: Literal["database", "celery"] = Field(
-        "database", description="database: `qa worker` processes take jobs from the database; celery: a Celery "
-        "broker (Redis) hands them to `qa worker` processes on any machine (docs/operators.md: scale-out)")
-    broker_url: str = Field("redis://127.0.0.1:6379/0", description="the Celery broker (queue: celery)")
-    celery_queue: str = Field("qa", description="the broker queue's name (several centres may share a broker)")
-    heartbeat_s: float = Field(10.0, gt=0, description="how often a worker says it is alive while processing a call")
+        default="database", description="database: `qa worker` processes take jobs from the database; celery: a "
+        "Celery broker (Redis) hands them to `qa worker` processes on any machine (docs/operators.md: scale-out)")
+    broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="the Celery broker (queue: celery)")
+    celery_queue: str = Field(default="qa", description="the broker queue's name (several centres may share a broker)")
+    heartbeat_s: float = Field(
+        default=10.0, gt=0, description="how often a worker says it is alive while processing a call")
     stale_after_s: float = Field(
-        60.0, gt=0, description="a running job without a heartbeat this long is taken back (its worker died)")
-    max_attempts: int = Field(3, ge=1, description="a call whose worker died this often is parked as failed")
+        default=60.0, gt=0, description="a running job without a heartbeat this long is taken back (its worker died)")
+    max_attempts: int = Field(default=3, ge=1, description="a call whose worker died this often is parked as failed")
 
 
 class TallyConfig(_Section):
     policy: Path | None = Field(
-        None, description="reward-and-penalty policy YAML (qa.policy/1); default: the bundled qa/policies/default.yaml")
+        default=None,
+        description="reward-and-penalty policy YAML (qa.policy/1); default: the bundled qa/policies/default.yaml")
 
 
 class LearningConfig(_Section):
     """Models learned from inspectors' verdicts (qa.learning); every figure is the product's default."""
 
     retrain_every_hours: float = Field(
-        168.0, gt=0, description="a worker retrains when the last version is this old and new calls were confirmed")
-    min_calls: int = Field(30, ge=2, description="labelled calls needed before a model is trained")
+        default=168.0, gt=0,
+        description="a worker retrains when the last version is this old and new calls were confirmed")
+    min_calls: int = Field(default=30, ge=2, description="labelled calls needed before a model is trained")
     max_calls: int = Field(
-        2000, ge=2, description="a version learns from the latest this many labelled calls (memory and time "
+        default=2000, ge=2, description="a version learns from the latest this many labelled calls (memory and time "
         "grow with them: docs/benchmarks.md)")
     held_out_share: float = Field(
-        0.2, ge=0, lt=1, description="share of the latest labelled calls each version is scored on, not trained on")
+        default=0.2, ge=0, lt=1,
+        description="share of the latest labelled calls each version is scored on, not trained on")
     flag_above: float = Field(
-        0.7, gt=0.5, le=1, description="rules and model disagree on an item when the model gives the other "
+        default=0.7, gt=0.5, le=1, description="rules and model disagree on an item when the model gives the other "
         "verdict at least this probability")
-    auto_activate: bool = Field(True, description="a newly trained version orders the queue at once")
+    auto_activate: bool = Field(default=True, description="a newly trained version orders the queue at once")
 
 
 class SignInConfig(_Section):
@@ -108,34 +119,36 @@ class SignInConfig(_Section):
     one user name within `window_minutes`, each further attempt waits `first_wait_s`, doubling up
     to `max_wait_s`; one address gets `address_free_failures` across all user names."""
 
-    free_failures: int = Field(5, ge=1)
-    address_free_failures: int = Field(20, ge=1)
-    first_wait_s: float = Field(2.0, gt=0)
-    max_wait_s: float = Field(900.0, gt=0)
-    window_minutes: float = Field(15.0, gt=0)
+    free_failures: int = Field(default=5, ge=1)
+    address_free_failures: int = Field(default=20, ge=1)
+    first_wait_s: float = Field(default=2.0, gt=0)
+    max_wait_s: float = Field(default=900.0, gt=0)
+    window_minutes: float = Field(default=15.0, gt=0)
 
 
 class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 5000
     processes: int = Field(
-        1, ge=1, description="web server processes; above 1 gunicorn serves (Linux, macOS) and calls are "
+        default=1, ge=1, description="web server processes; above 1 gunicorn serves (Linux, macOS) and calls are "
         "processed by a process of their own (product default 1: enough for a few reviewers; see docs/operators.md)")
-    secret_key: str | None = Field(None, description="session signing key; default: a random key kept in data_dir")
+    secret_key: str | None = Field(
+        default=None, description="session signing key; default: a random key kept in data_dir")
     review_sample_rate: float = Field(
-        0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")
+        default=0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")
     default_locale: Literal["zh", "en"] = "zh"
-    timezone: str = Field("Asia/Shanghai", description="time zone dates are shown in")
-    secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (set behind TLS)")
-    session_hours: float = Field(10.0, gt=0, description="a sign-in lasts at most this long (product default: "
-                                 "a working day); signing out, a password change or deactivation ends it sooner")
+    timezone: str = Field(default="Asia/Shanghai", description="time zone dates are shown in")
+    secure_cookies: bool = Field(default=False, description="send the session cookie over HTTPS only (set behind TLS)")
+    session_hours: float = Field(
+        default=10.0, gt=0, description="a sign-in lasts at most this long (product default: a working day); "
+        "signing out, a password change or deactivation ends it sooner")
     sign_in: SignInConfig = Field(default_factory=SignInConfig)
 
 
 class Config(_Section):
     models_dir: Path = Field(default_factory=default_models_dir)
-    data_dir: Path = Field(Path("data"), description="database, uploaded audio and keys ($QA_DATA_DIR)")
-    database_url: str | None = Field(None, description="any SQLAlchemy URL; default: SQLite in data_dir")
+    data_dir: Path = Field(default=Path("data"), description="database, uploaded audio and keys ($QA_DATA_DIR)")
+    database_url: str | None = Field(default=None, description="any SQLAlchemy URL; default: SQLite in data_dir")
     audio: AudioConfig = Field(default_factory=AudioConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)
     diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
@@ -164,7 +177,7 @@ def load_config(path: str | Path | None = None) -> Config:
     chosen = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
     if path and chosen != Path(path):
         raise ConfigError(f"{path}: configuration file not found")
-    data = {}
+    data: dict[str, Any] = {}
     if chosen is not None:
         try:
             data = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}

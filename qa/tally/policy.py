@@ -43,7 +43,7 @@ class Period(_Strict):
     calendar months, else the day a month closes on (the next starts the day after)."""
 
     timezone: str = "Asia/Shanghai"
-    last_day: int = Field(0, ge=0, le=28)
+    last_day: int = Field(default=0, ge=0, le=28)
 
     @field_validator("timezone")
     @classmethod
@@ -102,8 +102,8 @@ class Step(_Strict):
 class Trigger(_Strict):
     """Which failed items of confirmed calls a rule takes: by id, by area, or every fatal item."""
 
-    items: list[str] | None = Field(None, min_length=1)
-    areas: list[Area] | None = Field(None, min_length=1)
+    items: list[str] | None = Field(default=None, min_length=1)
+    areas: list[Area] | None = Field(default=None, min_length=1)
     fatal: Literal[True] | None = None
 
     def takes(self, item: str, area: str, fatal: bool) -> bool:
@@ -136,11 +136,11 @@ class EventRule(_Rule):
 
 
 class AwardCondition(_Strict):
-    rank_at_most: int | None = Field(None, ge=1)
+    rank_at_most: int | None = Field(default=None, ge=1)
     score_at_least: float | None = None
-    max_fatal: int | None = Field(None, ge=0)
-    satisfaction_at_least: float | None = Field(None, ge=0, le=1)
-    min_rated: int = Field(1, ge=1)  # surveys needed before satisfaction counts
+    max_fatal: int | None = Field(default=None, ge=0)
+    satisfaction_at_least: float | None = Field(default=None, ge=0, le=1)
+    min_rated: int = Field(default=1, ge=1)  # surveys needed before satisfaction counts
     max_events: dict[str, int] = Field(default_factory=dict)
 
 
@@ -160,14 +160,18 @@ class Award(_Strict):
 
 
 class Bottom(_Strict):
-    count: int = Field(1, ge=0)
+    count: int = Field(default=1, ge=0)
     exempt_score_at_least: float | None = None
     flag: str = "末位"
 
 
+def _default_tie_breaks() -> list[TieBreak]:
+    return ["fewer_fatal", "more_calls"]
+
+
 class Ranking(_Strict):
-    min_calls: int = Field(1, ge=1)
-    tie_breaks: list[TieBreak] = Field(default_factory=lambda: ["fewer_fatal", "more_calls"])
+    min_calls: int = Field(default=1, ge=1)
+    tie_breaks: list[TieBreak] = Field(default_factory=_default_tie_breaks)
     bottom: Bottom = Bottom()
 
 
