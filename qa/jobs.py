@@ -32,7 +32,7 @@ from qa.asr import ModelMissingError
 from qa.celery_queue import announce
 from qa.config import Config, WebConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Transcript, utcnow
-from qa.db.session import Database, open_database
+from qa.db.session import Database, open_database, rows_matched
 from qa.errors import CallError
 from qa.learning.predict import active_version, predict_new_scoring, refresh_predictions
 from qa.learning.versions import train_if_wanted
@@ -107,12 +107,12 @@ def claim_next(db: Database, worker_name: str) -> Job | None:
             ).first()
             if job_id is None:
                 return None
-            taken = session.execute(
+            taken = rows_matched(session.execute(
                 update(Job).where(Job.id == job_id, Job.state == "queued")
                 .values(state="running", worker=worker_name, attempts=Job.attempts + 1, started_at=utcnow(),
                         heartbeat_at=utcnow(), finished_at=None, stage="", progress=0.0, error="")
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            ))
             if taken:
                 job = session.get_one(Job, job_id)
                 session.execute(update(Call).where(Call.id == job.call_id).values(state="processing", error=""))
@@ -123,10 +123,10 @@ def _fenced(session: Session, job: Job, **values: Any) -> None:
     """Update this worker's job only while its claim holds (every such write is also a heartbeat);
     mirror the values on `job`."""
     values["heartbeat_at"] = utcnow()
-    updated = session.execute(
+    updated = rows_matched(session.execute(
         update(Job).where(Job.id == job.id, Job.state == "running", Job.attempts == job.attempts)
         .values(**values).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not updated:
         raise JobLost(f"job {job.id} (attempt {job.attempts}) was taken over by another worker")
     for key, value in values.items():
@@ -294,9 +294,9 @@ def retry(db: Database, config: Config, call_id: int) -> Job:
     """Queue a failed call for processing again (a new job; the failed one stays as history),
     and announce it to the Celery workers when they take the jobs."""
     with db.session() as session:
-        retried = session.execute(
+        retried = rows_matched(session.execute(
             update(Call).where(Call.id == call_id, Call.state == "failed").values(state="queued", error="")
-        ).rowcount
+        ))
         if not retried:
             call = session.get(Call, call_id)
             raise ValueError(f"call {call_id} does not exist" if call is None
@@ -324,6 +324,7 @@ def rescore(db: Database, rules: RuleSet, call_ids: list[int] | None = None,
     for call_id in ids:
         with db.session() as session:
             call = session.get_one(Call, call_id)
+            assert call.transcript is not None  # the query joined Transcript
             before = {"score": call.score, "grade": call.grade, "fatal": call.fatal}
             transcript = TranscriptData.from_dict(call.transcript.data)
             scoring = store_scorecard(session, call, score_transcript(transcript, rules, call.direction),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, Review, User, utcnow
+from qa.db.session import rows_matched
 from qa.scoring.schema import ScoringTemplate
 from qa.scoring.scorecard import Scorecard, Verdict, apply_template
 
@@ -100,12 +101,14 @@ def _check_version(session: Session, call: Call, version: int) -> None:
                    at=last.at if last else call.review.updated_at if call.review else utcnow())
 
 
-def _bump(call: Call, user: User) -> None:
-    """Create the review or raise its version (the ORM adds `WHERE version = loaded` to the UPDATE)."""
+def _bump(call: Call, user: User) -> Review:
+    """Create the review or raise its version (the ORM adds `WHERE version = loaded` to the UPDATE);
+    return the review."""
     if call.review is None:
         call.review = Review(inspector_id=user.id)
     else:
         call.review.updated_at = utcnow()
+    return call.review
 
 
 def _flush(session: Session) -> None:
@@ -159,9 +162,9 @@ def confirm_call(session: Session, user: User, call: Call, version: int, templat
             v.final_verdict, v.reviewed_by = v.auto_verdict, user.id
     call.score, call.grade, call.fatal = score_of(call.verdicts, template)
     call.state = "confirmed"
-    _bump(call, user)
-    call.review.inspector_id = user.id
-    call.review.confirmed, call.review.confirmed_at = True, utcnow()
+    review = _bump(call, user)
+    review.inspector_id = user.id
+    review.confirmed, review.confirmed_at = True, utcnow()
     record(session, user, "confirm_call", "call", call.id, call.id, before,
            {**_score_state(call), "accepted_automatic": accepted})
     _flush(session)
@@ -223,7 +226,7 @@ def decide_appeal(session: Session, user: User, appeal: Appeal, upheld: bool, co
         .values(state="upheld" if upheld else "rejected", decided_by=user.id, decision_comment=comment.strip(),
                 decided_at=utcnow())
         .execution_options(synchronize_session=False))
-    if decided.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(decided) != 1:
         raise _appeal_decided(session, appeal)
     session.refresh(appeal)
     if upheld:

@@ -142,7 +142,7 @@ def _figures(session: Session, start: datetime, end: datetime) -> WeekFigures:
     return WeekFigures(calls, confirmed, float(mean) if mean is not None else None, fatal)
 
 
-def _failed(start: datetime, end: datetime) -> Select[Any]:
+def _failed(start: datetime, end: datetime) -> Select[*tuple[Any, ...]]:
     verdict = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict)
     return (select(ItemVerdict.call_id, ItemVerdict.item, ItemVerdict.name, ItemVerdict.area, ItemVerdict.deduct,
                    ItemVerdict.fatal, Call.state, Agent.code)

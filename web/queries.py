@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from math import ceil
@@ -71,7 +72,7 @@ def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
     return conditions
 
 
-def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]]:
+def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[Call]:
     """Calls awaiting review, riskiest first, with one sampled passing call after every
     SAMPLED_EVERY risky ones so that sampling is not left at the bottom of the queue; or, with
     order "wrong", the calls whose automatic verdicts the learned model most doubts first (calls it
@@ -87,7 +88,7 @@ def queue_statement(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[Call]
             .options(selectinload(Call.agent).selectinload(Agent.team)))
 
 
-def queue_count(filters: QueueFilters, zone: ZoneInfo) -> Select[tuple[int]]:
+def queue_count(filters: QueueFilters, zone: ZoneInfo) -> Select[int]:
     """How many calls queue_statement holds, counted without ordering them."""
     return select(func.count(Call.id)).where(*queue_conditions(filters, zone))
 
@@ -125,7 +126,7 @@ class Page:
 
 
 def paginate(session: Session, statement: Select[Any], number: int, per_page: int = PER_PAGE,
-             count: Select[tuple[int]] | None = None) -> Page:
+             count: Select[int] | None = None) -> Page:
     """One page of `statement`'s rows (the number clamped to the pages there are); `count`, when
     given, is a cheaper statement giving the same total."""
     count = count if count is not None else select(func.count()).select_from(statement.order_by(None).subquery())
@@ -136,6 +137,6 @@ def paginate(session: Session, statement: Select[Any], number: int, per_page: in
     return Page(items, number, pages, total)
 
 
-def users_by_id(session: Session, ids: set[int | None]) -> dict[int, User]:
+def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:
     wanted = {i for i in ids if i is not None}
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}

@@ -6,6 +6,7 @@ qa.transcript/1 and qa.scorecard/1); what pages filter and sort on is copied int
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -221,7 +222,7 @@ class Review(Base):
     call: Mapped[Call] = relationship(back_populates="review")
     inspector: Mapped[User] = relationship()
 
-    __mapper_args__: ClassVar = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 
 
 class Appeal(Base):

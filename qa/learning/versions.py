@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from qa.config import Config
 from qa.db.models import LearnedModel, PhraseDecision, User, as_utc, utcnow
-from qa.db.session import Database
+from qa.db.session import Database, rows_matched
 from qa.learning.examples import labelled_calls, labelled_cases
 from qa.learning.predict import active_version
 from qa.learning.suggestions import suggest_phrases
@@ -65,9 +65,9 @@ def _claim(db: Database, trigger: str) -> int:
         if requested is None and (busy := _busy(session)) is not None:
             raise LearningError("training_busy", f"version {busy.version} is being trained", version=busy.version)
         if requested is not None:
-            taken = session.execute(update(LearnedModel).where(LearnedModel.id == requested.id,
-                                                               LearnedModel.state == "requested")
-                                    .values(state="training", heartbeat_at=utcnow())).rowcount
+            taken = rows_matched(session.execute(
+                update(LearnedModel).where(LearnedModel.id == requested.id, LearnedModel.state == "requested")
+                .values(state="training", heartbeat_at=utcnow())))
             if not taken:
                 raise LearningError("training_busy", f"version {requested.version} was taken by another worker",
                                     version=requested.version)

@@ -105,14 +105,14 @@ def _occurrences(inputs: TallyInputs, policy: Policy) -> dict[int, list[_Occurre
     agent_of = inputs.agent_of
     for order, (call_id, _position, item, area, _name, _deduct, fatal) in enumerate(inputs.failed, len(inputs.earlier)):
         take(order, call_id, agent_of[call_id], inputs.month, item, area, fatal)
-    event_rules = {}
-    for rule in policy.event_rules:
-        event_rules.setdefault(rule.event, rule)
+    event_rules: dict[str, EventRule] = {}
+    for event_rule in policy.event_rules:
+        event_rules.setdefault(event_rule.event, event_rule)
     for order, entry in enumerate(inputs.entries):  # read in the order they were recorded
-        rule = event_rules.get(entry.kind)
-        if rule is not None:
+        rule_of_kind = event_rules.get(entry.kind)
+        if rule_of_kind is not None:
             out[entry.agent_id].extend(
-                _Occurrence((entry.month, 1, order), Month.parse(entry.month), rule, entry=entry)
+                _Occurrence((entry.month, 1, order), Month.parse(entry.month), rule_of_kind, entry=entry)
                 for _ in range(entry.quantity))
     for occurrences in out.values():
         occurrences.sort(key=lambda o: o.key)

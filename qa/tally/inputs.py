@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
@@ -24,9 +24,9 @@ from qa.tally.policy import Policy
 
 
 # A confirmed call of the month: (id, agent_id, score, satisfaction).
-CallRow = Row[tuple[int, int, float, str | None]]
+CallRow = Row[int, int, float, str | None]
 # A failed item of one of the month's calls: (call_id, position, item, area, name, deduct, fatal).
-ItemRow = Row[tuple[int, int, str, str, str, float, bool]]
+ItemRow = Row[int, int, str, str, str, float, bool]
 
 
 class EarlierItem(NamedTuple):
@@ -119,9 +119,10 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     confirmed = (Call.state == "confirmed", Call.agent_id.is_not(None))
     agents = [AgentInfo(*row) for row in session.execute(
         select(Agent.id, Agent.code, Agent.name, func.coalesce(Team.name, "")).outerjoin(Team).order_by(Agent.code))]
-    calls: list[CallRow] = list(session.connection().execute(
+    # The columns are nullable, these rows not: the query asks for an agent, and confirmed calls are scored.
+    calls = cast(list[CallRow], list(session.connection().execute(
         select(Call.id, Call.agent_id, Call.score, Call.satisfaction)
-        .where(*confirmed, at >= start, at < end).order_by(at, Call.id)).all())
+        .where(*confirmed, at >= start, at < end).order_by(at, Call.id)).all()))
     agent_of = {call[0]: call[1] for call in calls}
     earlier: list[EarlierItem] = []
     taken = _taken_by_rules(policy)
