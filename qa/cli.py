@@ -9,7 +9,9 @@ table's summaries are the commands' own.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -71,7 +73,14 @@ class LazyGroup(click.Group):
                 for name in self.list_commands(ctx)]
         limit = formatter.width - 6 - max(len(name) for name, _ in rows)
         with formatter.section("Commands"):
-            formatter.write_dl([(name, click.utils.make_default_short_help(text, limit)) for name, text in rows])
+            formatter.write_dl([(name, _short_help(text, limit)) for name, text in rows])
+
+
+def _short_help(text: str, limit: int) -> str:
+    """Click's own shortening of a help text. Newer releases of click deprecate the public name (a
+    module `__getattr__` typed as returning `object`), hence the cast."""
+    shorten = cast("Callable[[str, int], str]", click.utils.make_default_short_help)
+    return shorten(text, limit)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

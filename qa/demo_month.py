@@ -180,8 +180,10 @@ def appeal_calls(session: Session, rules: RuleSet, calls: list[DemoCall]) -> int
         for verdict, reason in ((first, APPEAL_REASONS[2 * number]), (last, APPEAL_REASONS[2 * number + 1])):
             file_appeal(session, agent, verdict, reason)
             filed += 1
-        decider = next(i for i in inspectors if i.id != first.call.review.inspector_id)
-        decide_appeal(session, decider, first.appeal, upheld=number == 0,
+        review, appeal = first.call.review, first.appeal
+        assert review is not None and appeal is not None  # a confirmed call, an appeal just filed
+        decider = next(i for i in inspectors if i.id != review.inspector_id)
+        decide_appeal(session, decider, appeal, upheld=number == 0,
                       comment=f"{MARK}：复听录音，{'申诉成立，改判' if number == 0 else '维持原判'}", template=rules.template)
     return filed
 

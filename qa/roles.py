@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +78,7 @@ def two_parties_heard(words: list[Word]) -> bool:
 
 
 def decide_roles(
-    words: list[Word], speakers: list[str], stereo_roles: list[str] | None = None,
+    words: list[Word], speakers: list[str], stereo_roles: Sequence[str] | None = None,
     split: Diarization | None = None,
 ) -> RoleDecision:
     """Score each speaker as the agent; the best is the agent, everyone else a customer.
@@ -120,14 +121,15 @@ def decide_roles(
                 if match := pattern.search(everything):
                     add(speaker, cue, sign * weight, text=match.group(0))
     first_word = next((w for w in words if w.speaker in scores), None)
-    if first_word is not None:
+    if first_word is not None and first_word.speaker is not None:
         add(first_word.speaker, "speaks first", FIRST_SPEAKER_WEIGHT, time=first_word.start)
 
     ranked = sorted(speakers, key=lambda s: (-scores[s], speakers.index(s)))
-    agent: str | None = ranked[0]
+    top = ranked[0]
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
-    margin = scores[agent] - runner_up
-    if len(speakers) == 1 and scores[agent] <= FIRST_SPEAKER_WEIGHT:
+    margin = scores[top] - runner_up
+    agent: str | None = top
+    if len(speakers) == 1 and scores[top] <= FIRST_SPEAKER_WEIGHT:
         agent = None  # speaking first is no evidence when nobody else speaks
     # A margin of 0 means a coin toss (0.5); each point of evidence makes it much surer.
     sure = 1 / (1 + math.exp(-1.5 * margin))

@@ -17,10 +17,11 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -104,7 +105,7 @@ class IngestResult:
     message: str  # one line for the person who uploaded
 
 
-def _choice(text: str, spellings: dict[str, tuple[str, ...]], column: str, expected: str) -> str | None:
+def _choice(text: str, spellings: Mapping[str, tuple[str, ...]], column: str, expected: str) -> str | None:
     """The value that `text` spells (any of its spellings, any case), None for an empty cell."""
     value = text.strip().lower()
     if not value:
@@ -258,7 +259,7 @@ def audio_file(config: Config, call: Call) -> Path:
     return config.data_dir / call.audio_path
 
 
-def _copy_hashing(source: BinaryIO, directory: Path) -> tuple[Path, str, int]:
+def _copy_hashing(source: IO[bytes], directory: Path) -> tuple[Path, str, int]:
     """Copy a stream to a temporary file in `directory` while hashing it: (temp path, sha256, size)."""
     digest = hashlib.sha256()
     size = 0
@@ -300,7 +301,7 @@ def _open_recording(config: Config, path: Path) -> BinaryIO:
     return os.fdopen(handle, "rb")
 
 
-def _receive(config: Config, path_or_stream: str | Path | BinaryIO) -> tuple[Path, str]:
+def _receive(config: Config, path_or_stream: str | Path | IO[bytes]) -> tuple[Path, str]:
     """The upload in a temporary file beside the audio store, and its SHA-256."""
     incoming = config.data_dir / "audio"
     incoming.mkdir(parents=True, exist_ok=True)
@@ -369,7 +370,7 @@ def _store_call(session: Session, sha: str, audio_path: str, name: str,
     return call, True
 
 
-def ingest_file(db: Database, config: Config, path_or_stream: str | Path | BinaryIO, original_name: str,
+def ingest_file(db: Database, config: Config, path_or_stream: str | Path | IO[bytes], original_name: str,
                 metadata: CallMetadata | None = None) -> IngestResult:
     """Store one recording and queue it for processing; the same audio twice is one call.
 

@@ -83,13 +83,14 @@ def month_coverage(session: Session, month: Month, period: Period, centre_name: 
                               .group_by(Call.agent_id, ItemVerdict.name))
     for agent_id, name, count in changed:
         rows[agent_id].overrides[name] += count
-    people = {a.id: (a, t.name if t else "") for a, t in session.execute(
+    people: dict[int | None, tuple[Agent, str]] = {a.id: (a, t.name if t else "") for a, t in session.execute(
         select(Agent, Team).outerjoin(Team, Team.id == Agent.team_id).where(Agent.id.in_([i for i in rows if i])))}
     teams: dict[str, CoverageRow] = {}
     centre = CoverageRow(centre_name)
     agents = []
+    nobody: tuple[Agent | None, str] = (None, "")
     for agent_id, row in sorted(rows.items(), key=lambda kv: people[kv[0]][0].code if kv[0] in people else ""):
-        agent, team = people.get(agent_id, (None, ""))
+        agent, team = people.get(agent_id, nobody)
         row.name = f"{agent.code} {agent.name}" if agent else "—"
         agents.append(row)
         teams.setdefault(team or "—", CoverageRow(team or "—")).add(row)

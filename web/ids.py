@@ -3,7 +3,7 @@ integers are 64-bit, and a larger one must be "not found", not a server error.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map
@@ -24,6 +24,10 @@ def storable(value: int | None) -> int | None:
     return value if value is not None and -MAX_ID <= value <= MAX_ID else None
 
 
+@overload
+def form_int(name: str, default: int) -> int: ...
+@overload
+def form_int(name: str, default: None = None) -> int | None: ...
 def form_int(name: str, default: int | None = None) -> int | None:
     """An integer field of the form or the query string; `default` when it is missing, not a
     number, or outside what the database holds."""

@@ -35,7 +35,7 @@ def serve_processes(app: Flask, config: Config, database: Database, bind: str, p
         raise click.ClickException("serving from several processes needs gunicorn (Linux, macOS); "
                                    "set web.processes to 1 here") from exc
 
-    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+    class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

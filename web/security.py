@@ -19,6 +19,7 @@ from flask import Response, abort, jsonify, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy.orm.interfaces import ORMOption
+from werkzeug.wrappers import Response as BaseResponse
 
 from qa.config import Config
 from qa.db.models import Call, User, utcnow
@@ -38,7 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @login_manager.unauthorized_handler
-def _unauthorized() -> Response | tuple[Response, int]:
+def _unauthorized() -> BaseResponse | tuple[Response, int]:
     """Scripts get 401; people go to the sign-in page and come back afterwards."""
     if wants_json():
         return jsonify(ok=False, error=gettext("Sign in first.")), 401
@@ -77,10 +78,10 @@ def sign_out(user: User) -> None:
 
 
 # Flask-Login asks the user object these; the model stays free of web concerns.
-User.is_authenticated = property(lambda self: True)  # type: ignore[attr-defined]
-User.is_anonymous = property(lambda self: False)  # type: ignore[attr-defined]
-User.is_active = property(lambda self: self.active)  # type: ignore[attr-defined]
-User.get_id = lambda self: str(self.id)  # type: ignore[attr-defined]
+User.is_authenticated = property(lambda self: True)
+User.is_anonymous = property(lambda self: False)
+User.is_active = property(lambda self: self.active)
+User.get_id = lambda self: str(self.id)
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -91,7 +92,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
-        return login_required(wrapped)  # type: ignore[return-value]
+        return login_required(wrapped)
     return decorate
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa.db.models import Call, ItemVerdict, call_time
-from qa.tally.period import Month, Period, month_bounds
+from qa.tally.period import Month, month_bounds
+from qa.tally.policy import Period
 
 
 @dataclass

@@ -196,8 +196,8 @@ def results(session: Session, cal: CalibrationSession) -> CalibrationResults:
             call_item = CallItem(cal_call.call_id, item, ratings.get(key, {}), decisions.get(key))
             by_item.setdefault(item.id, ItemCalibration(item)).calls.append(call_item)
             every.append(call_item)
-    for item in by_item.values():
-        item.kappa = light_kappa(item.calls, rater_ids)
+    for calibration in by_item.values():
+        calibration.kappa = light_kappa(calibration.calls, rater_ids)
     rated: dict[int, set[int]] = {}
     for (call_id, _item), given in ratings.items():
         for inspector in given:

@@ -37,6 +37,7 @@ class _ActiveModel:
         with self._lock:
             if self._loaded is None or self._loaded[0] != version:
                 blob = session.scalar(select(LearnedModel.blob).where(LearnedModel.version == version))
+                assert blob is not None  # the active version is a trained one
                 self._loaded = (version, LearnedModels.from_bytes(blob))
             return self._loaded
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -101,7 +102,7 @@ def _best(candidates: list[Suggestion]) -> list[Suggestion]:
 
 
 def suggest_phrases(examples: Sequence[LabelledCase], rules: RuleSet,
-                    decided: set[tuple[str, str]] = frozenset()) -> list[Suggestion]:
+                    decided: AbstractSet[tuple[str, str]] = frozenset()) -> list[Suggestion]:
     """Suggestions for every phrase item, best first per item; (item, phrase) pairs in `decided`
     (accepted or rejected before) are not suggested again."""
     by_item: dict[str, list[LabelledCase]] = defaultdict(list)
