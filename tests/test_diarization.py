@@ -13,8 +13,7 @@ from conftest import SAMPLES, sample_truth
 from qa.audio import load_audio
 from qa.config import AudioConfig
 from qa.diarization.fbank import kaldi_fbank, normalise
-from qa.diarization.mono import FRAME_S as SEGMENT_FRAME_S
-from qa.diarization.mono import _split_at_pause, diarize_mono
+from qa.diarization.mono import diarize_mono
 from qa.modelstore.install import ModelInstallError, _build_onnx_skeleton
 from qa.modelstore.manifest import MANIFEST_DIR, load_manifest
 from qa.types import SpeakerSegment
@@ -69,28 +68,6 @@ def test_mono_call_splits_into_its_two_voices(mono_call, models_dir: Path) -> No
     assert len({s.speaker for s in diarized.segments}) == 2
     assert _agreement(diarized.segments, truth) >= 0.9
     assert diarized.doubt is None and diarized.certainty == 1.0
-
-
-@pytest.mark.parametrize("call_id", ["c06_bu_zhidao", "c08_rude_customer"])
-def test_short_replies_and_interruptions_keep_their_voice(call_id: str, models_dir: Path) -> None:
-    # c06 ends with the customer's 0.5 s 好吧 just before the agent's goodbye; in c08 the customer
-    # breaks in on the agent (七七零三…). Both went to the agent (98.3-98.4 % agreement).
-    audio = load_audio(SAMPLES / "calls" / f"{call_id}.wav", AudioConfig())
-    assert _agreement(diarize_mono(audio, models_dir).segments, sample_truth(call_id)) >= 0.99
-
-
-def test_a_run_is_cut_at_a_pause_only_where_both_sides_are_heard_alone() -> None:
-    frames = int(4.0 / SEGMENT_FRAME_S)
-    pause = slice(int(1.8 / SEGMENT_FRAME_S), int(2.2 / SEGMENT_FRAME_S))
-    levels = np.full(frames, -20.0)
-    levels[pause] = -50.0
-    run = slice(0, frames)
-    alone = np.ones(frames, bool)
-    pieces = _split_at_pause(run, levels, alone)
-    assert len(pieces) == 2 and pause.start <= pieces[0].stop < pause.stop
-    over_the_other_party = alone.copy()
-    over_the_other_party[: pause.start] = False  # an interruption: the other party talks until the pause
-    assert _split_at_pause(run, levels, over_the_other_party) == [run]
 
 
 def test_one_voice_stays_one_speaker(models_dir: Path) -> None:

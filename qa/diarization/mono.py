@@ -84,9 +84,7 @@ FORCED_SPLIT_CERTAINTY = 0.5  # one voice heard, two parties in the words: split
 # A local speaker may hold two voices where the segmentation model confused them (typically a
 # short reply inside the other's window): its runs of speech are checked one by one.
 RUN_GAP_S = 0.2  # pauses that split a local speaker's activity into runs
-MIN_RUN_S = 0.6  # shorter runs follow their local speaker; also the least a pause cut leaves on
-# either side (0.8 left short replies such as 好吧 with the other party; 0.4 cut a party into
-# pieces too short to shape the clusters, and calls fell to one voice)
+MIN_RUN_S = 0.8  # shorter runs follow their local speaker
 RUN_MARGIN = 0.03  # cosine-similarity lead a run needs to move (0.1 missed short replies)
 
 PAUSE_S = 0.25  # a run is cut at a pause this long ...
@@ -329,14 +327,9 @@ def _frame_levels(source: MonoSource, windows: int) -> np.ndarray:
     return 10 * np.log10(power + 1e-10)
 
 
-def _split_at_pause(run: slice, levels: np.ndarray, solo: np.ndarray) -> list[slice]:
+def _split_at_pause(run: slice, levels: np.ndarray) -> list[slice]:
     """A long run cut where the line falls silent: the segmentation model sometimes runs one
-    local speaker through the pause between the two parties' turns.
-
-    Each side must keep MIN_CLEAN_S of `solo` speech (frames where only this local speaker
-    talks): a side heard only over the other party (an interruption) would be embedded from the
-    overlap, sound like the other party, and move to them with the interruption's own voice lost.
-    """
+    local speaker through the pause between the two parties' turns."""
     length = run.stop - run.start
     edge, width = int(MIN_RUN_S / FRAME_S), int(PAUSE_S / FRAME_S)
     if length < 2 * edge + width:
@@ -344,17 +337,13 @@ def _split_at_pause(run: slice, levels: np.ndarray, solo: np.ndarray) -> list[sl
     inner = levels[run][edge: length - edge]
     dips = np.convolve(inner, np.ones(width) / width, mode="valid")
     cuts = run.start + edge + np.arange(len(dips)) + width // 2
-    depth = np.array([min(np.percentile(levels[run.start:c], 75), np.percentile(levels[c:run.stop], 75)) - d
-                      for c, d in zip(cuts, dips)])
-    solo_s = np.cumsum(solo[run]) * FRAME_S
-    before = solo_s[cuts - run.start - 1]
-    depth[np.minimum(before, solo_s[-1] - before) < MIN_CLEAN_S] = -np.inf
+    depth = [min(np.percentile(levels[run.start:c], 75), np.percentile(levels[c:run.stop], 75)) - d
+             for c, d in zip(cuts, dips)]
     at = int(np.argmax(depth))
     if depth[at] < PAUSE_DB:
         return [run]
     cut = int(cuts[at])
-    return (_split_at_pause(slice(run.start, cut), levels, solo)
-            + _split_at_pause(slice(cut, run.stop), levels, solo))
+    return _split_at_pause(slice(run.start, cut), levels) + _split_at_pause(slice(cut, run.stop), levels)
 
 
 def _embed_locals(embedder: _Embedder, activity: np.ndarray, levels: np.ndarray) -> list[_Local]:
@@ -369,8 +358,7 @@ def _embed_locals(embedder: _Embedder, activity: np.ndarray, levels: np.ndarray)
     for w, window in enumerate(activity):
         heard = levels[w * WINDOW_STEP_FRAMES: w * WINDOW_STEP_FRAMES + FRAMES_PER_WINDOW]
         for s in np.flatnonzero(window.any(axis=0)):
-            solo = window[:, s] & (window.sum(axis=1) == 1)
-            runs = [piece for r in _runs(window[:, s]) for piece in _split_at_pause(r, heard, solo)
+            runs = [piece for r in _runs(window[:, s]) for piece in _split_at_pause(r, heard)
                     if (piece.stop - piece.start) * FRAME_S >= MIN_RUN_S]
             for run in runs or [slice(None)]:
                 mask = _speech_mask(window, s, run)[0]
