@@ -15,6 +15,15 @@ from qa.config import AudioConfig
 from qa.errors import CallError
 from qa.files import sha256_of
 
+# Tags a PBX writes are not always UTF-8 (GBK titles, stray bytes). PyAV up to 18 decodes them
+# strictly unless told `metadata_errors="ignore"`, and would refuse the file with a
+# UnicodeDecodeError; PyAV 19 no longer has that option (av.open raises TypeError on it) and never
+# raises: it decodes every tag as UTF-8 with surrogateescape. The tags are not read here either
+# way, so the option is passed only where the API has it. (pyproject.toml holds PyAV below 19 for
+# its AMR decoding; this keeps decoding working when that pin is lifted.)
+_OPEN_OPTIONS: dict[str, str] = (
+    {"metadata_errors": "ignore"} if hasattr(av.container.Container, "metadata_errors") else {})
+
 
 class _SampleFile:
     """Decoded samples kept in an unnamed temporary file (interleaved float32 frames), so that
@@ -250,7 +259,7 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
     if path.stat().st_size == 0:
         raise CallError(path, "empty file (0 bytes)")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), **_OPEN_OPTIONS)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise CallError(path, f"not a readable audio file ({exc.__class__.__name__}: {exc})") from exc
     with container:

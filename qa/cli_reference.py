@@ -26,7 +26,8 @@ def _commands(group: click.Group, ctx: click.Context) -> list[tuple[click.Contex
 
 def reference() -> str:
     """docs/cli.md: `qa --help`, then each command's --help under its full name."""
-    top = click.Context(main, info_name="qa", terminal_width=WIDTH, max_content_width=WIDTH)
+    # main's own context settings (-h as well as --help), which `qa` gets when it runs
+    top = click.Context(main, info_name="qa", terminal_width=WIDTH, max_content_width=WIDTH, **main.context_settings)
     parts = ["# Command reference\n",
              "Generated from each command's `--help` by `python -m qa.cli_reference` (do not edit by hand).\n",
              f"## qa\n\n```\n{main.get_help(top)}\n```\n"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import wave
 from pathlib import Path
 
@@ -100,3 +101,20 @@ def test_truncated_mp3_is_refused_or_decodes_what_is_there(tmp_path: Path) -> No
         assert "cut.mp3" in str(exc)
     else:
         assert audio.duration < 6.0
+
+
+def test_tags_that_are_not_utf8_do_not_refuse_the_call(tmp_path: Path) -> None:
+    # A PBX that titles its recordings in GBK: PyAV up to 18 raises UnicodeDecodeError on such a
+    # tag unless told to ignore it, PyAV 19 (Python 3.12 and later) decodes it with surrogates.
+    rate = 8000
+    pcm = (tone(2.0, rate, 1)[0] * 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    title = "客服通话录音".encode("gbk") + b"\0\0"  # NUL-terminated, padded to an even size
+    info = b"INFO" + b"INAM" + struct.pack("<I", len(title)) + title
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"LIST" + struct.pack("<I", len(info)) + info
+            + b"data" + struct.pack("<I", len(pcm)) + pcm)
+    path = tmp_path / "gbk-title.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    audio = load_audio(path)
+    assert audio.duration == pytest.approx(2.0, abs=0.01)
+    assert audio.warnings == []
