@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_qa
-from learningworld import LearningCentre
+from learningworld import LEARNING_CHECKLISTS, LearningCentre
 from sqlalchemy import select, update
 
 from qa.config import Config, LearningConfig, ScoringConfig
@@ -28,7 +28,7 @@ from qa.learning.suggestions import suggest_phrases
 from qa.learning.training import LabelledCase, queue_figures, split_latest
 from qa.learning.versions import LearningError, activate, due, request_training, train_if_wanted, train_version
 from qa.review import PermissionDenied
-from qa.scoring.loader import DEFAULTS_DIR, load_rules
+from qa.scoring.loader import load_rules
 from webworld import open_test_database
 
 PER_SAMPLE, CONFIRMED = 8, 72  # 96 variant calls; 24 left awaiting review
@@ -37,7 +37,7 @@ PER_SAMPLE, CONFIRMED = 8, 72  # 96 variant calls; 24 left awaiting review
 @pytest.fixture
 def centre(db_config: Config) -> Iterator[tuple[Config, LearningCentre]]:
     config, db = open_test_database(db_config)
-    yield config, LearningCentre(db, load_rules(), PER_SAMPLE, CONFIRMED)
+    yield config, LearningCentre(db, load_rules(LEARNING_CHECKLISTS), PER_SAMPLE, CONFIRMED)
     db.dispose()
 
 
@@ -167,7 +167,7 @@ def test_suggested_phrases_are_accepted_into_the_checklist_only_by_a_manager(
     found = {(s["item"], s["phrase"]) for s in row.suggestions}
     assert ("forbidden.not_our_business", "负责") in found
     own = tmp_path / "checklists"
-    shutil.copytree(DEFAULTS_DIR, own)
+    shutil.copytree(LEARNING_CHECKLISTS, own)
     settings = config.model_copy(update={"scoring": ScoringConfig(checklists_dir=own)})
     with world.db.session() as session:
         inspector, boss = (session.scalars(select(User).where(User.username == n)).one() for n in ("insp1", "boss"))

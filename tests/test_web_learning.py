@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from learningworld import LearningCentre
+from learningworld import LEARNING_CHECKLISTS, LearningCentre
 from sqlalchemy import select
 from webworld import PASSWORD_HASH, app_for_tests, login, open_test_database
 
@@ -19,13 +19,13 @@ from qa.db.models import Agent, Call, LearnedModel, PhraseDecision, User
 from qa.learning.model import p_wrong
 from qa.learning.predict import refresh_predictions
 from qa.learning.versions import train_version
-from qa.scoring.loader import DEFAULTS_DIR, load_rules
+from qa.scoring.loader import load_rules
 
 
 @pytest.fixture
 def trained(db_config: Config) -> Iterator[tuple[Config, LearningCentre]]:
     config, db = open_test_database(db_config)
-    world = LearningCentre(db, load_rules(), per_sample=4, confirmed=36)
+    world = LearningCentre(db, load_rules(LEARNING_CHECKLISTS), per_sample=4, confirmed=36)
     with db.session() as session:
         agent = session.scalars(select(Agent).where(Agent.code == "A1001")).one()
         session.add(User(username="a01", password_hash=PASSWORD_HASH, role="agent", agent_id=agent.id))
@@ -81,7 +81,7 @@ def test_accepting_a_phrase_needs_the_centres_own_checklists(trained: tuple[Conf
     with world.db.session() as session:
         assert session.scalars(select(PhraseDecision)).all() == []  # the refusal recorded nothing
     own = tmp_path / "own"
-    shutil.copytree(DEFAULTS_DIR, own)
+    shutil.copytree(LEARNING_CHECKLISTS, own)
     settings = config.model_copy(update={"scoring": ScoringConfig(checklists_dir=own)})
     accepted = _client(settings, world, "boss").post("/learning/phrases", data=phrase, follow_redirects=True)
     assert "已把“负责”加入 forbidden.not_our_business（forbidden.yaml v2）" in accepted.get_data(as_text=True)
