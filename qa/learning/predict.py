@@ -6,6 +6,7 @@ verdicts, never over them: a model orders the queue and raises flags, inspectors
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,21 +25,27 @@ def active_version(session: Session) -> int | None:
 
 
 class _ActiveModel:
-    """The active version, loaded once per process and again only when another is activated."""
+    """The active version, loaded once per process and again only when another is activated.
+
+    Known by its number and the moment its training finished: a number alone names another model
+    once the database is replaced (restored, reset, another database in the same process)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._key: tuple[int, datetime | None] | None = None
         self._loaded: tuple[int, LearnedModels] | None = None
 
     def get(self, session: Session) -> tuple[int, LearnedModels] | None:
-        version = active_version(session)
-        if version is None:
+        active = session.execute(select(LearnedModel.version, LearnedModel.finished_at)
+                                 .where(LearnedModel.active)).first()
+        if active is None:
             return None
+        key = (active.version, active.finished_at)
         with self._lock:
-            if self._loaded is None or self._loaded[0] != version:
-                blob = session.scalar(select(LearnedModel.blob).where(LearnedModel.version == version))
+            if self._loaded is None or self._key != key:
+                blob = session.scalar(select(LearnedModel.blob).where(LearnedModel.version == active.version))
                 assert blob is not None  # the active version is a trained one
-                self._loaded = (version, LearnedModels.from_bytes(blob))
+                self._key, self._loaded = key, (active.version, LearnedModels.from_bytes(blob))
             return self._loaded
 
 
