@@ -148,10 +148,37 @@ def test_a_price_policy_is_fatal_only_when_said_flat(rules: RuleSet, said: str, 
     ("forbidden.questioning", "你没听见吗？我刚才说过了。"),
     ("forbidden.insult", "你脑子是不是进水了？"),
     ("forbidden.insult", "真是笨到家了，这也要问。"),
+    # both halves of samples/blind2 as tuning material (2026-12-02 evening), our own words
+    ("forbidden.insult", "真不知好歹，白跟你介绍半天。"),
+    ("forbidden.insult", "就你这智商还来问？"),
+    ("forbidden.insult", "几十块钱都舍不得花。"),  # mocking the customer's money
+    ("forbidden.dismissive", "爱举报就去举报，随你。"),
+    ("forbidden.dismissive", "多交点也无所谓，反正花的又不是我的钱。"),
+    ("forbidden.questioning", "这么简单的步骤都看不懂？"),
+    ("forbidden.questioning", "我都跟你说了三遍了。"),
+    ("forbidden.questioning", "快点行不行，我这还忙着。"),
+    ("forbidden.refusal", "没什么好查的。"),
 ])
 def test_egregious_words_beyond_the_documents_examples_are_fatal(rules: RuleSet, item: str, said: str) -> None:
     card = score(rules, ("customer", "你们能不能给我处理一下？"), ("agent", said))
     assert verdict(card, item).fatal and card.fatal
+
+
+@pytest.mark.parametrize("said", [
+    "您放心，没什么好担心的，我们一定给您处理。",
+    "如果您自己填错了也没关系，可以在页面上修改。",
+    "不是您自己输错了，是系统的问题，非常抱歉。",
+    "这么简单的操作都不需要您跑一趟，在手机上就能办。",
+    "老人家腿脚不利索的话，我们可以安排上门服务。",
+    "图片太模糊了，这都看不清楚，麻烦您重新拍一张。",
+    "就您这个情况，可以申请延期还款。",
+    "我帮您催一下，看能不能快一点送到。",
+    "有问题您随时打电话过来，等您查好了再联系我们也可以。",
+    "亲，菜鸟驿站的取件码已经发给您了。",
+])
+def test_polite_words_beside_those_families_are_not_fatal(rules: RuleSet, said: str) -> None:
+    card = score(rules, ("customer", "你们能帮我处理一下吗？"), ("agent", said))
+    assert not card.fatal, [v.item for v in card.verdicts if v.fatal and v.verdict == "fail"]
 
 
 @pytest.mark.parametrize(("said", "verdict_", "fatal"), [
