@@ -46,7 +46,7 @@ SPLITS = {"tune": "looked at while tuning",
           "blind_tune": "written without sight of the checklists, looked at while tuning",
           "blind": "written without sight of the checklists; reported untuned 2026-12-02, tuned on since",
           "blind2_tune": "a second blind batch, looked at while tuning",
-          "blind2": "a second blind batch, never tuned on"}
+          "blind2": "a second blind batch; reported untuned 2026-12-02, tuned on since"}
 
 
 def truths(folder: Path = SETS["fresh"]) -> list[dict[str, Any]]:
