@@ -462,3 +462,63 @@ def test_direction_inferred_from_the_opening_matches_the_sample(rules: RuleSet, 
     card = score_transcript(transcript_from_truth(TRUTHS[call_id]), rules, None)
     assert card.facts["direction"] == TRUTHS[call_id]["direction"]
 
+
+
+# --- script families from the third blind batch (samples/blind3, tuning half), our own words -----
+
+@pytest.mark.parametrize(("opening", "expected"), [
+    ("您好，我是绿城物业的小王，是三栋的李阿姨吧？", "outbound"),  # asking for the customer with 吧
+    ("下午好，是赵先生吧？我这边是安心保险的。", "outbound"),
+    ("王老师您好，我是培训学校的小邱，现在方便接个电话吗？", "outbound"),
+    ("您好，阳光口腔，请讲。", "inbound"),
+    ("您好，我是客服小赵，有什么可以帮您？", "inbound"),
+])
+def test_direction_from_asking_for_the_customer_or_whether_they_can_talk(rules: RuleSet, opening: str,
+                                                                          expected: str) -> None:
+    card = score_transcript(make_call(("agent", 0.5, 5.0, opening, 1.0), ("customer", 5.5, 6.5, "是我。", 1.0)),
+                            rules, None)
+    assert card.facts["direction"] == expected
+
+
+@pytest.mark.parametrize(("opening", "item", "expected"), [
+    ("您好，家家乐超市，您有啥需要？", "greeting.offer_help", "pass"),
+    ("您好，这里是城东营业部，需要我帮您查点什么吗？", "greeting.offer_help", "pass"),
+    ("您好，城东营业部。", "greeting.offer_help", "fail"),
+    ("您好，阳光口腔诊所，请问有什么可以帮您？", "greeting.introduce", "pass"),  # the place named as it is
+    ("您好，平安大药房滨江店，请讲。", "greeting.introduce", "pass"),
+    ("您好，请问有什么可以帮您？", "greeting.introduce", "fail"),
+])
+def test_offer_of_help_and_introduction_in_everyday_words(rules: RuleSet, opening: str, item: str,
+                                                          expected: str) -> None:
+    assert judge(rules, item, ("agent", 0.5, 5.0, opening, 1.0), CLOSING).verdict == expected
+
+
+@pytest.mark.parametrize(("last", "expected"), [
+    ("好的，谢谢你接电话啊，再见。", "pass"),  # thanks for picking up, even with 你
+    ("那就不耽误您了，谢谢您抽空，再见。", "pass"),
+    ("那就这样，再见。", "fail"),
+])
+def test_outbound_thanks_for_picking_up_in_other_words(rules: RuleSet, last: str, expected: str) -> None:
+    call = [*OUTBOUND_CALL[:4], ("agent", 14.0, 17.0, last, 1.0)]
+    assert judge(rules, "closing.outbound_thanks", *call, direction="outbound").verdict == expected
+
+
+@pytest.mark.parametrize(("customer", "expected"), [
+    ("你们这也太慢了吧，等了一上午。", "fail"),  # 也太…了吧
+    ("你们这到底是怎么搞的？", "fail"),
+    ("你这小姑娘说话怎么这么冲啊。", "fail"),  # hurt by the agent's manner
+    ("那我这两百块钱就白交了？", "fail"),  # money lost
+    ("这叫什么服务啊。", "fail"),
+    ("你们修的什么呀，又坏了。", "fail"),
+    ("你们得给我们一个说法。", "fail"),
+    ("当初说能退，现在又说不行。", "fail"),  # a promise taken back
+    ("什么口气啊你这是。", "fail"),
+    ("这也太快了吧，昨天下单今天就到了！", "na"),  # delight, not a complaint
+    ("现在又变回原来的样子了，挺好的。", "na"),
+    ("我想问问白花油还有没有货。", "na"),
+])
+def test_complaints_in_everyday_words_make_the_apology_item_apply(rules: RuleSet, customer: str,
+                                                                  expected: str) -> None:
+    v = judge(rules, "courtesy.apology_to_upset_customer", OPENING, ("customer", 5.0, 8.0, customer, 1.0),
+              ("agent", 8.5, 11.0, "好的，我帮您看一下。", 1.0))
+    assert v.verdict == expected
