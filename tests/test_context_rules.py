@@ -222,6 +222,72 @@ def test_a_hit_no_rule_takes_keeps_the_items_own_weight(rules: RuleSet) -> None:
     assert verdict(card, "forbidden.questioning").fatal and card.fatal
 
 
+# --- phrase families from the third blind batch (samples/blind3, tuning half), our own words -----
+
+@pytest.mark.parametrize(("item", "said"), [
+    ("forbidden.questioning", "我不是刚讲过吗？密码在右上角。"),  # impatience at repeating
+    ("forbidden.questioning", "刚才不是都跟你讲过了吗？"),
+    ("forbidden.questioning", "这都说第三遍了。"),
+    ("forbidden.questioning", "您到底有没有在听我说话？"),  # 您 as well as 你
+    ("forbidden.questioning", "还要我一个字一个字给您说几遍？"),
+    ("forbidden.questioning", "这种话您自己相信吗？"),  # contemptuous doubt
+    ("forbidden.questioning", "您是听不懂还是不愿意听？"),
+    ("forbidden.refusal", "补也补不了。"),  # a request turned down, flat
+    ("forbidden.refusal", "我们这边一律不换。"),
+])
+def test_impatience_contempt_and_flat_refusals_in_other_words_are_fatal(rules: RuleSet, item: str,
+                                                                         said: str) -> None:
+    card = score(rules, ("customer", "您能再说一下吗？我没太明白。"), ("agent", said))
+    assert verdict(card, item).fatal and card.fatal
+
+
+@pytest.mark.parametrize("said", [
+    "不是您说过吗，地址要改成公司的，我已经帮您改好了。",  # the customer's own words recalled
+    "我再跟您说一遍，先点右上角的设置。",
+    "您之前不是说过了吗，周六在家，那我就按周六给您约。",
+    "您已经跟我说了好几遍了，真不好意思让您重复。",  # the agent apologising for the repeats
+    "您要我重复几遍都行，我慢慢说。",
+    "您是听不懂还是哪一步不会操作？我再给您讲一下。",  # a check, politely
+    "您放心，钱在平台上跑也跑不了。",  # reassurance, not a refusal
+    "实在抱歉，这个型号修不了了，我们可以给您换一台同款的新机。",  # a limit with an option
+    "不好意思，我们这边是不退的，不过可以帮您换成等值的课时。",
+    "您说的对，我们确实应该提前通知您。",
+    "您这个问题我明白了，我帮您查一下是不是已经退回去了。",
+    "这个月的费用没有别的办法减免，不过下个月起可以给您换成更便宜的套餐。",
+])
+def test_polite_words_beside_the_third_batchs_families_are_not_fatal(rules: RuleSet, said: str) -> None:
+    card = score(rules, ("customer", "这个能处理一下吗？"), ("agent", said))
+    assert not card.fatal, [v.item for v in card.verdicts if v.fatal and v.verdict == "fail"]
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("您这样理解不对，合同是按月算的。", "fail"),  # telling the customer they have it wrong
+    ("你说的不对，这个不是质量问题。", "fail"),
+    ("是我刚才说得不对，应该是按月算的。", "pass"),  # the agent's own mistake
+    ("您说的不对劲的地方，我帮您记下来了。", "pass"),
+])
+def test_you_have_it_wrong_is_correcting_the_customer(rules: RuleSet, said: str, expected: str) -> None:
+    card = score(rules, ("customer", "我以为是按年算的。"), ("agent", said))
+    assert verdict(card, "forbidden.correcting_customer").verdict == expected and not card.fatal
+
+
+def test_no_other_way_said_bluntly_is_negative_language(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "那怎么办？"), ("agent", "这个月的费用没有别的办法减免了。"))
+    v = verdict(card, "forbidden.negative_language")
+    assert (v.verdict, v.fatal) == ("fail", False)
+
+
+def test_repeats_customer_a_third_partys_rude_words_quoted_to_confirm_them_are_not_counted(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "你们门店那个店员跟我说“你懂不懂啊”，太气人了。"),
+                 ("agent", "您是说店员跟您讲“你懂不懂啊”，是吗？真的很抱歉，我马上报给店长。"))
+    v = verdict(card, "forbidden.questioning")
+    assert v.verdict == "pass" and not card.fatal and "复述客户转述" in v.reason
+    # thrown back at the customer, the same words still go to an inspector
+    card = score(rules, ("customer", "你懂不懂啊？"), ("agent", "我懂不懂啊？你懂不懂啊？"))
+    v = verdict(card, "forbidden.questioning")
+    assert (v.verdict, v.fatal) == ("fail", False) and "forbidden.questioning" in card.needs_review
+
+
 CUSTOM = """\
 schema: qa.checklist/1
 id: demo
