@@ -70,6 +70,9 @@ MALFORMED = {
     "bad_pattern_in_a_condition": (FORBID + "      - if: {turn: [抱歉, {regex: '(抱'}]}\n        then: pass\n"
                                    "        reason: 致歉\n",
                                    "13: items[0].context[0].if.turn[1].regex: invalid regular expression"),
+    "bad_pattern_in_the_customers_reply": (FORBID + "      - if: {customer_after: [{regex: '意思)'}]}\n        then: fatal\n"
+                                           "        reason: 客户听出了讽刺\n",
+                                           "13: items[0].context[0].if.customer_after[0].regex: invalid regular expression"),
     "unknown_outcome": (FORBID + "      - if: {alone: true}\n        then: forgive\n        reason: 单独\n",
                         "14: items[0].context[0].then: Input should be 'fatal', 'review', 'deduct' or 'pass'"),
     "deduct_without_points": (FORBID + "      - if: {alone: true}\n        then: deduct\n        reason: 单独\n",

@@ -94,7 +94,8 @@ def test_alone_a_bare_refusal_is_fatal(rules: RuleSet) -> None:
 
 
 def test_repeats_customer_confirming_the_customers_words_is_not_counted(rules: RuleSet) -> None:
-    card = score(rules, ("customer", "下单以后就没有办法取消了是吧"), ("agent", "是的，下单以后就没有办法取消了，我给您说下流程。"))
+    card = score(rules, ("customer", "下单以后就没有办法取消了是吧"),
+                 ("agent", "是的，下单以后就没有办法取消了，我给您说下流程。"))
     v = verdict(card, "forbidden.dismissive")
     assert v.verdict == "pass" and "复述" in v.reason
 
@@ -316,3 +317,66 @@ def test_deduct_turns_a_fatal_hit_into_its_own_points(tmp_path: Path) -> None:
     assert (verdict(polite, "demo.limit").deduct, polite.fatal, polite.score) == (3, False, 97)
     assert curt.fatal and verdict(curt, "demo.limit").reason == "说了 1 次"
     assert load_checklist(tmp_path / "demo.yaml").checklist.items[0].context[0].then == "deduct"
+
+
+# --- sarcasm weighed by how the customer took it (customer_after), from the third blind batch ---
+
+@pytest.mark.parametrize("said,reply", [
+    ("您这当妈的可真够细心的，孩子的药都能拿错。", "你这话什么意思？"),
+    ("这么简单的步骤，三岁小孩都会弄。", "你是在笑话我吗？"),
+    ("您这要求真够特别的，下回干脆自己去店里吃吧。", "你这是什么态度？"),
+])
+def test_mockery_the_customer_takes_offence_at_is_fatal(rules: RuleSet, said: str, reply: str) -> None:
+    card = score(rules, ("customer", "东西送来就坏了。"), ("agent", said), ("customer", reply))
+    v = verdict(card, "forbidden.insult")
+    assert v.fatal and card.fatal and "被冒犯" in v.reason
+
+
+@pytest.mark.parametrize("said,reply", [
+    ("您可真行，这么快就自己弄好了！", "哈哈，还是你教得好。"),
+    ("您这记性真够好的，单号一口气全报对了。", "那是，干了一辈子会计。"),
+])
+def test_the_same_words_said_warmly_go_to_an_inspector_not_to_zero(rules: RuleSet, said: str, reply: str) -> None:
+    card = score(rules, ("customer", "我按你说的弄了。"), ("agent", said), ("customer", reply))
+    v = verdict(card, "forbidden.insult")
+    assert not v.fatal and not card.fatal and "forbidden.insult" in card.needs_review
+    assert "讽刺" in v.reason
+
+
+@pytest.mark.parametrize("said", ["随你怎么处理吧，我这边就管到这儿。", "那您自己跟快递公司掰扯去吧。"])
+def test_leaving_the_customer_to_sort_it_out_alone_is_fatal(rules: RuleSet, said: str) -> None:
+    card = score(rules, ("customer", "柜子送来就是坏的，你们得管。"), ("agent", said))
+    assert verdict(card, "forbidden.dismissive").fatal and card.fatal
+
+
+AFTER = """\
+schema: qa.checklist/1
+id: demo
+version: 1
+name: 演示
+area: forbidden
+items:
+  - id: demo.mock
+    name: 挖苦
+    type: forbid
+    match: [真行]
+    fatal: true
+    context:
+      - if: {customer_after: [什么意思]}
+        then: fatal
+        reason: 客户听出了讽刺
+      - then: review
+        reason: 请质检员确认
+"""
+
+
+def test_customer_after_looks_at_the_customers_next_turn_only(tmp_path: Path) -> None:
+    (tmp_path / "demo.yaml").write_text(AFTER, encoding="utf-8")
+    rules = load_rules(tmp_path)
+    taken = score(rules, ("agent", "您可真行。"), ("customer", "你什么意思？"))
+    assert verdict(taken, "demo.mock").fatal
+    # the customer's words before the hit, or two turns later, are not its reply
+    earlier = score(rules, ("customer", "这是什么意思？"), ("agent", "您可真行。"), ("customer", "谢谢。"),
+                    ("agent", "不客气。"), ("customer", "那是什么意思？"))
+    v = verdict(earlier, "demo.mock")
+    assert not v.fatal and "demo.mock" in earlier.needs_review

@@ -42,9 +42,10 @@ def item_weight(item: Item) -> Weight:
     return Weight("fatal" if item.fatal else "deduct", item.deduct, None, "")
 
 
-# The conditions of a context rule in the order they are checked (the first that fails ends it).
-CONDITIONS = ("how", "hit", "turn", "alone", "question", "repeats_customer", "customer_before")
-PATTERN_CONDITIONS = ("hit", "turn", "customer_before")
+# The conditions of a context rule in the order they are checked (the first that fails ends it),
+# and those of them that hold patterns (compiled by the loader as context.<j>.if.<name>).
+CONDITIONS = ("how", "hit", "turn", "alone", "question", "repeats_customer", "customer_before", "customer_after")
+PATTERN_CONDITIONS = ("hit", "turn", "customer_before", "customer_after")
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,19 @@ def _holds(ctx: CallContext, name: str, wanted: Any, pattern: Pattern | None, te
     """Whether the hit meets one condition of a context rule."""
     if name == "how":
         return hit.how == wanted
-    if name == "hit":
-        return any(h.start < hit.end and hit.start < h.end for h in pattern.find(text))
-    if name == "turn":
-        return _turn_says(ctx, pattern, span)
     if name == "alone":
         return (len(normalise(ctx.turns[span.turn].text)) - (hit.end - hit.start) <= ALONE_MAX_REST) == wanted
     if name == "question":
         return _in_question(ctx, span) == wanted
     if name == "repeats_customer":
         return _customer_said_just_before(ctx, span.turn, text.chars[hit.start:hit.end]) == wanted
+    assert pattern is not None, name  # the remaining conditions are patterns, compiled by the loader
+    if name == "hit":
+        return any(h.start < hit.end and hit.start < h.end for h in pattern.find(text))
+    if name == "turn":
+        return _turn_says(ctx, pattern, span)
+    if name == "customer_after":
+        return bool(pattern.find(ctx.customer_reply(span.turn)))
     return bool(pattern.find(ctx.customer_text_before(span.turn)))
 
 

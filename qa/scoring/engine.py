@@ -98,6 +98,7 @@ class CallContext:
         call_start, call_end = self.turns[0].start, max(t.end for t in self.turns)
         if scope.first_seconds:
             return [i for i in chosen if self.turns[i].start < call_start + scope.first_seconds]
+        assert scope.last_seconds is not None  # a scope gives exactly one of its four bounds
         return [i for i in chosen if self.turns[i].end > call_end - scope.last_seconds]
 
     def text(self, indices: list[int]) -> SearchText:
@@ -116,6 +117,11 @@ class CallContext:
     def customer_text_before(self, turn: int) -> SearchText:
         """The customer's turns before this one."""
         return self.text([i for i in range(turn) if self.turns[i].role == "customer"])
+
+    def customer_reply(self, turn: int) -> SearchText:
+        """The customer's first turn after this one: how the customer took what was said."""
+        after = [i for i in range(turn + 1, len(self.turns)) if self.turns[i].role == "customer"]
+        return self.text(after[:1])
 
     def holds(self, min_silence_s: float) -> list[tuple[float, float]]:
         """The call's holds (kept: several items ask)."""
@@ -229,6 +235,7 @@ def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: Rul
 
 def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
     excuse = patterns.get("unless_before")
+    assert item.min_silence_s is not None  # the schema requires it of dead_air items
     long_ones = ctx.facts.long_silences(item.min_silence_s)
     unexcused = [(s, e) for s, e in long_ones
                  if excuse is None or _said_in(ctx, _agent_turn_near(ctx, s, before=True), excuse) is None]
@@ -243,6 +250,7 @@ def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules:
 
 
 def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+    assert item.min_overlap_s is not None  # the schema requires it of interruption items
     events = ctx.facts.cut_ins(item.min_overlap_s)
     mono = ctx.transcript.audio.get("channels") == 1
     evidence = [Evidence(start=round(a, 3), end=round(a + o, 3), how="overlap", role="agent",

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from qa.scoring.context import PATTERN_CONDITIONS
 from qa.scoring.patterns import Pattern, PatternError, Searcher, compile_pattern
 from qa.scoring.schema import Checklist, Item, ScoringTemplate
 from qa.yamlfile import line_of, parse_model_file, problem_at
@@ -20,8 +21,6 @@ DEFAULTS_DIR = Path(__file__).resolve().parents[1] / "checklists"
 TEMPLATE_FILE = "scoring.yaml"
 # Item settings that hold patterns, and whether required phrases tolerate small edits there.
 PATTERN_FIELDS = {"match": None, "unless_before": True, "before": True, "after": True}
-# Conditions of a forbid item's context rules that hold patterns (compiled as context.<j>.if.<name>).
-CONTEXT_PATTERNS = ("turn", "hit", "customer_before")
 
 
 class ChecklistError(ValueError):
@@ -89,10 +88,11 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
         except PatternError as exc:
             loc = ("items", index, name, *exc.path)
             problems.append(problem_at(path, tree, loc, str(exc)))
-    nested = [(("when", "customer_said"), item.when.customer_said if item.when else None)]
+    nested: list[tuple[tuple[str | int, ...], Any]] = [
+        (("when", "customer_said"), item.when.customer_said if item.when else None)]
     for j, rule in enumerate(item.context or []):
         nested += [(("context", j, "if", name), getattr(rule.if_, name) if rule.if_ else None)
-                   for name in CONTEXT_PATTERNS]
+                   for name in PATTERN_CONDITIONS]
     for where, raw in nested:
         if raw is None:
             continue

@@ -70,6 +70,7 @@ class Context(_Strict):
     repeats_customer: bool | None = None  # the customer's turn just before said the same words
     alone: bool | None = None  # the turn says nothing but the phrase (a particle at most)
     customer_before: Any = None  # a pattern the customer said earlier in the call
+    customer_after: Any = None  # a pattern the customer's next turn says (taking offence: 你这话什么意思)
     how: Literal["exact", "sound", "fuzzy", "regex"] | None = None  # how the phrase matched
 
     @model_validator(mode="before")
