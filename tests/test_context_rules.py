@@ -380,3 +380,31 @@ def test_customer_after_looks_at_the_customers_next_turn_only(tmp_path: Path) ->
                     ("agent", "不客气。"), ("customer", "那是什么意思？"))
     v = verdict(earlier, "demo.mock")
     assert not v.fatal and "demo.mock" in earlier.needs_review
+
+
+# --- scorn in any words, weighed by the customer's reply, from the fourth blind batch's tuning half ---
+
+@pytest.mark.parametrize("said,reply", [
+    ("您连这都看不出来吗？图上标得清清楚楚。", "你好好说话行不行？"),
+    ("群里早发了通知，您就不能自己翻一翻吗？", "你这什么态度啊。"),
+    ("一天几十个电话，个个都像您这样，我还干不干活了？", "你凶什么？"),
+])
+def test_scorn_the_customer_takes_offence_at_is_fatal(rules: RuleSet, said: str, reply: str) -> None:
+    card = score(rules, ("customer", "我想再确认一下时间。"), ("agent", said), ("customer", reply))
+    v = verdict(card, "forbidden.questioning")
+    assert v.fatal and card.fatal and "被冒犯" in v.reason
+
+
+@pytest.mark.parametrize("said,reply", [
+    ("按钮在右下角，您那边看不见吗？我换个说法。", "哦看见了，在这儿。"),
+    ("这个表您就不能自己先填一下吗？不会的地方我再教您。", "好的，我先试试。"),
+])
+def test_the_same_shapes_asked_kindly_go_to_an_inspector_not_to_zero(rules: RuleSet, said: str, reply: str) -> None:
+    card = score(rules, ("customer", "我找不到那个地方。"), ("agent", said), ("customer", reply))
+    v = verdict(card, "forbidden.questioning")
+    assert not v.fatal and not card.fatal and "forbidden.questioning" in card.needs_review
+
+
+def test_any_no_repeated_as_its_own_reason_is_a_flat_refusal(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "能帮我开个证明吗？"), ("agent", "不盖就是不盖，您还有别的事吗？"))
+    assert verdict(card, "forbidden.refusal").fatal and card.fatal
