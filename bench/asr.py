@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.asr import Transcriber
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import load_config
 from qa.metrics import char_edits, true_role_of_word
-from qa.modelstore.manifest import REPO_ROOT
 from qa.pipeline import SpeechPipeline
 from qa.transcript import Transcript
 

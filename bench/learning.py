@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.jobs import risk_of
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.model import fit_models
@@ -32,13 +33,12 @@ from qa.learning.phrases import PhraseError, add_phrase
 from qa.learning.suggestions import Suggestion, suggest_phrases
 from qa.learning.training import LabelledCase, agreement_figures, call_scores, queue_figures, split_latest
 from qa.metrics import transcript_from_truth
-from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import DEFAULTS_DIR, RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
 
 sys.path.insert(0, str(REPO_ROOT / "samples"))
-from variants import variants  # noqa: E402  (samples/ is a folder of scripts, not a package)
+from variants import variants
 
 FLAG_ABOVE = 0.7  # learning.flag_above's default
 

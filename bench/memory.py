@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 from qa.audio import load_audio
-from qa.modelstore.manifest import REPO_ROOT
+from qa.bundled import CHECKOUT as REPO_ROOT
 
 RATE = 8000
 SPEECH = REPO_ROOT / "samples" / "calls" / "c03_bare_wei.wav"  # 19.5 s, agent and customer

@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.metrics import transcript_from_truth
-from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.schema import PHRASE_TYPES
@@ -146,7 +146,7 @@ def precision(figures: PartFigures, labels: dict[tuple[str, int], Label]) -> dic
         if hit.fatal:
             fatal_hits[hit.session].append(hit)
     right = wrong = unlabelled = 0
-    for session, hits in fatal_hits.items():
+    for hits in fatal_hits.values():
         found = [labels.get((h.session, h.turn)) for h in hits]
         if any(label and label.violation for label in found):
             right += 1

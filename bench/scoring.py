@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import load_config
-from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import av
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import load_config
-from qa.modelstore.manifest import REPO_ROOT
 
 QA = Path(sys.executable).parent / "qa"
 SAMPLES = REPO_ROOT / "samples" / "calls"

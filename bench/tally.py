@@ -134,7 +134,7 @@ def fill(db: Database, args: argparse.Namespace) -> None:
     print(f"filled in {time.perf_counter() - began:.0f} s")
 
 
-def timed(action, repeat: int) -> tuple[list[float], object]:  # noqa: ANN001 - any callable
+def timed(action, repeat: int) -> tuple[list[float], object]:
     times, result = [], None
     for _ in range(repeat):
         began = time.perf_counter()

@@ -27,11 +27,11 @@ from asr import plain_faster_whisper
 from benchdb import bench_database
 from sqlalchemy import delete, func, select, update
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import AsrConfig
 from qa.db.models import Call, Job, Transcript
 from qa.db.session import open_database, upgrade
 from qa.jobs import Worker
-from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.loader import load_rules
 from qa.store import ingest_file
 

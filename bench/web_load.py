@@ -173,7 +173,8 @@ def main() -> None:
                                             "web": {"secret_key": "bench-load"}}), encoding="utf-8")
         port = free_port()
         server = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "--config", str(settings), "serve",
-                                   "--no-worker", "--port", str(port), "--processes", str(args.processes)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                   "--no-worker", "--port", str(port), "--processes", str(args.processes)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):

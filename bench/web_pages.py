@@ -35,18 +35,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchdb import bench_database, refresh_statistics
 from flask.testing import FlaskClient
 from sqlalchemy import event, make_url, select, text
 from werkzeug.security import generate_password_hash
 
-from benchdb import bench_database, refresh_statistics
-
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import Config
 from qa.db.models import Agent, Call, ItemVerdict, Team, Transcript, User
 from qa.db.session import Database, open_database, upgrade
 from qa.jobs import store_scorecard
 from qa.metrics import transcript_from_truth
-from qa.modelstore.manifest import REPO_ROOT
 from qa.review import confirm_call, file_appeal
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules

@@ -7,9 +7,11 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import av
 import numpy as np
+from av.audio.codeccontext import AudioCodecContext
 
 from qa.config import AudioConfig
 from qa.errors import CallError
@@ -21,7 +23,7 @@ from qa.files import sha256_of
 # raises: it decodes every tag as UTF-8 with surrogateescape. The tags are not read here either
 # way, so the option is passed only where the API has it. (pyproject.toml holds PyAV below 19 for
 # its AMR decoding; this keeps decoding working when that pin is lifted.)
-_OPEN_OPTIONS: dict[str, str] = (
+_OPEN_OPTIONS: dict[str, Any] = (
     {"metadata_errors": "ignore"} if hasattr(av.container.Container, "metadata_errors") else {})
 
 
@@ -32,7 +34,8 @@ class _SampleFile:
 
     def __init__(self, channels: int) -> None:
         self.channels = channels
-        self.handle = tempfile.TemporaryFile(prefix="qa-audio-", buffering=0)  # read back with pread
+        # read back with pread; open as long as the recording is, closed by close()
+        self.handle = tempfile.TemporaryFile(prefix="qa-audio-", buffering=0)  # noqa: SIM115
         self.size = 0  # frames written
         self.peak = 0.0  # the largest absolute sample so far
         self.difference = 0.0  # the largest difference between the two channels so far
@@ -149,12 +152,12 @@ BAD_PACKETS_WARN = 0.05  # share of packets that could not be decoded above whic
 DUPLICATED_MONO = 1e-3  # stereo whose channels never differ by more than this share of the peak is mono
 
 
-def _decoder(stream: av.audio.stream.AudioStream) -> av.CodecContext:
+def _decoder(stream: av.audio.stream.AudioStream) -> AudioCodecContext:
     """The stream's own decoder, or one that decodes more of it (PREFERRED_DECODERS)."""
     preferred = PREFERRED_DECODERS.get(stream.codec_context.name)
     if preferred not in av.codecs_available:
         return stream.codec_context
-    context = av.CodecContext.create(preferred, "r")
+    context = cast(AudioCodecContext, av.CodecContext.create(preferred, "r"))
     context.sample_rate = stream.rate
     context.layout = stream.codec_context.layout
     return context
@@ -259,7 +262,7 @@ def load_audio(path: str | Path, config: AudioConfig | None = None) -> DecodedAu
     if path.stat().st_size == 0:
         raise CallError(path, "empty file (0 bytes)")
     try:
-        container = av.open(str(path), **_OPEN_OPTIONS)
+        container = av.open(str(path), "r", **_OPEN_OPTIONS)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise CallError(path, f"not a readable audio file ({exc.__class__.__name__}: {exc})") from exc
     with container:

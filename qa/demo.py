@@ -18,16 +18,16 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from qa.batch import progress_bar
+from qa.bundled import bundled
 from qa.config import Config
 from qa.db.models import Agent, Call, Job, User
 from qa.db.session import Database
 from qa.files import AUDIO_SUFFIXES
 from qa.jobs import Worker
-from qa.modelstore.manifest import REPO_ROOT
 from qa.scoring.loader import RuleSet
 from qa.store import IngestError, ingest_file, read_metadata_csv, safe_name
 
-SAMPLES = REPO_ROOT / "samples"
+SAMPLES = bundled("samples")
 
 
 @dataclass(frozen=True)

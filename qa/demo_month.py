@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa.bundled import bundled
 from qa.config import Config
 from qa.db.models import Agent, Appeal, Call, ItemVerdict, LearnedModel, Transcript, User
 from qa.db.session import Database
@@ -32,7 +33,6 @@ from qa.jobs import store_scorecard
 from qa.learning.predict import refresh_predictions
 from qa.learning.versions import LearningError, train_version
 from qa.metrics import transcript_from_truth
-from qa.modelstore.manifest import REPO_ROOT
 from qa.review import REVIEWABLE, confirm_call, decide_appeal, file_appeal, record, review_version, set_verdict
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet
@@ -70,7 +70,7 @@ class DemoCall:
 
 def _variants_module() -> ModuleType:
     """samples/variants.py, a script beside the samples rather than a package module."""
-    spec = importlib.util.spec_from_file_location("qa_demo_variants", REPO_ROOT / "samples" / "variants.py")
+    spec = importlib.util.spec_from_file_location("qa_demo_variants", bundled("samples") / "variants.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from qa.batch import exit_if_failed, progress_bar, stderr
 from qa.config import Config
 from qa.db.commands import connected
-from qa.db.session import Database
 from qa.db.models import Call, Job
+from qa.db.session import Database
 from qa.files import AUDIO_SUFFIXES
 from qa.scoring.commands import rules_or_exit
 from qa.store import LINK_REFUSED, IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name

@@ -390,9 +390,10 @@ class Worker:
         try:
             with self.db.session() as session:
                 active = active_version(session)
-            if active != self._predicted_for:  # newly activated (here or elsewhere), or just started
-                if refresh_predictions(self.db, self.rules, limit=PREDICT_WHEN_IDLE) < PREDICT_WHEN_IDLE:
-                    self._predicted_for = active
+            # newly activated (here or elsewhere), or just started, and every prediction refreshed
+            if (active != self._predicted_for
+                    and refresh_predictions(self.db, self.rules, limit=PREDICT_WHEN_IDLE) < PREDICT_WHEN_IDLE):
+                self._predicted_for = active
         except Exception:  # the next idle moment tries again
             log.warning("predicting calls awaiting review failed", exc_info=True)
 

@@ -18,7 +18,6 @@ from qa.roles import decide_roles, two_parties_heard
 from qa.transcript import Transcript
 from qa.types import Diarization, Word
 
-
 # Recognition and stereo voice detection run over pieces of the call this long at most (cut in
 # quiet, DecodedAudio.pieces): their memory stays that of one piece however long the call.
 PIECE_S = 600.0

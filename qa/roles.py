@@ -90,7 +90,7 @@ def decide_roles(
     split = split or Diarization([])
     if not speakers:
         return RoleDecision({}, None, 0.0, [], [split.doubt or "no_speakers"])
-    scores = {s: 0.0 for s in speakers}
+    scores = dict.fromkeys(speakers, 0.0)
     evidence: list[dict[str, Any]] = []
 
     def add(speaker: str, cue: str, weight: float, **detail: Any) -> None:

@@ -108,7 +108,7 @@ class Placed:
     role: str
     text: str
     start: int
-    audio: "np.ndarray"
+    audio: np.ndarray
 
     @property
     def end(self) -> int:
@@ -197,13 +197,13 @@ class Synth:
 
         self.tts = TTS()
         self.acoustic_model = seeded_model((ASSET_DIR / "fastspeech2_quan.tflite").read_bytes())
-        self.cache: dict[tuple[str, float], "np.ndarray"] = {}
+        self.cache: dict[tuple[str, float], np.ndarray] = {}
 
     def phones(self, text: str) -> str:
         """Frontend result (normalised text + phonemes), for checking pronunciations."""
         return " | ".join(self.tts.frontend(text))
 
-    def speak(self, text: str, speed_ratio: float) -> "np.ndarray":
+    def speak(self, text: str, speed_ratio: float) -> np.ndarray:
         """Synthesise one clause at 24 kHz; speed_ratio > 1 is slower (longer)."""
         import numpy as np
 
@@ -255,7 +255,7 @@ def seeded_model(model: bytes) -> bytes:
     return model
 
 
-def silence_tail(mel: "np.ndarray", final_sil: int) -> "np.ndarray":
+def silence_tail(mel: np.ndarray, final_sil: int) -> np.ndarray:
     """Replace the mel frames after the speech has died away with true silence.
 
     The last two input symbols are the final "sil" and the end token.  The
@@ -274,7 +274,7 @@ def silence_tail(mel: "np.ndarray", final_sil: int) -> "np.ndarray":
     return np.concatenate([mel[:, :quietest, :], np.repeat(silence, mel.shape[1] - quietest + 4, axis=1)], axis=1)
 
 
-def trim(audio: "np.ndarray", top_db: float = 40.0) -> "np.ndarray":
+def trim(audio: np.ndarray, top_db: float = 40.0) -> np.ndarray:
     """Cut leading/trailing silence so turn times in the truth are tight around speech."""
     import librosa
 
@@ -282,7 +282,7 @@ def trim(audio: "np.ndarray", top_db: float = 40.0) -> "np.ndarray":
     return audio[a:b]
 
 
-def shift_voice(audio: "np.ndarray", semitones: float) -> "np.ndarray":
+def shift_voice(audio: np.ndarray, semitones: float) -> np.ndarray:
     """Lower pitch and formants together by resampling (length grows by 1/factor)."""
     import librosa
 
@@ -292,7 +292,7 @@ def shift_voice(audio: "np.ndarray", semitones: float) -> "np.ndarray":
     return librosa.resample(audio, orig_sr=TTS_SR * factor, target_sr=TTS_SR, res_type="soxr_hq")
 
 
-def render_turn(synth: Synth, turn: TurnScript, voice: Voice) -> "np.ndarray":
+def render_turn(synth: Synth, turn: TurnScript, voice: Voice) -> np.ndarray:
     """One turn at 24 kHz: clauses synthesised, voiced, trimmed, joined, levelled."""
     import numpy as np
 
@@ -315,7 +315,7 @@ def render_turn(synth: Synth, turn: TurnScript, voice: Voice) -> "np.ndarray":
     return trim_audible(out).astype(np.float32)
 
 
-def trim_audible(audio: "np.ndarray") -> "np.ndarray":
+def trim_audible(audio: np.ndarray) -> np.ndarray:
     """Cut the turn to where it is audible on the line (telephone band, above EDGE_DBFS).
 
     The per-clause trim keeps fade-ins and fade-outs far below the line noise and
@@ -338,7 +338,7 @@ def call_seed(call_id: str) -> int:
     return SEED ^ zlib.crc32(call_id.encode("utf-8"))
 
 
-def place_turns(call: CallScript, rendered: list["np.ndarray"]) -> list[Placed]:
+def place_turns(call: CallScript, rendered: list[np.ndarray]) -> list[Placed]:
     """Lay the turns out on the timeline: pauses, holds and overlaps."""
     import numpy as np
 
@@ -362,7 +362,7 @@ def place_turns(call: CallScript, rendered: list["np.ndarray"]) -> list[Placed]:
     return placed
 
 
-def bandpass(x: "np.ndarray", sr: int) -> "np.ndarray":
+def bandpass(x: np.ndarray, sr: int) -> np.ndarray:
     """Telephone pass band; zero-phase so speech does not move in time."""
     from scipy.signal import butter, sosfiltfilt
 
@@ -370,7 +370,7 @@ def bandpass(x: "np.ndarray", sr: int) -> "np.ndarray":
     return sosfiltfilt(sos, x, axis=0)
 
 
-def mix(call: CallScript, placed: list[Placed], noise_dbfs: float = NOISE_DBFS) -> "np.ndarray":
+def mix(call: CallScript, placed: list[Placed], noise_dbfs: float = NOISE_DBFS) -> np.ndarray:
     """Build the 8 kHz (frames, channels) signal: speech, telephone band, line noise."""
     import numpy as np
     from scipy.signal import resample_poly

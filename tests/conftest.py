@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from qa.config import Config  # noqa: E402
-from qa.db.models import Job  # noqa: E402
-from qa.db.session import Database, open_database, upgrade  # noqa: E402
-from qa.modelstore.manifest import REPO_ROOT, default_models_dir  # noqa: E402
+from qa.bundled import CHECKOUT as REPO_ROOT
+from qa.config import Config
+from qa.db.models import Job
+from qa.db.session import Database, open_database, upgrade
+from qa.modelstore.manifest import default_models_dir
 
 SAMPLES = REPO_ROOT / "samples"
 pytest_plugins = ["webworld"]  # the review, web and browser tests' call centre (world, app, client)

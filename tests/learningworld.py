@@ -13,18 +13,18 @@ from typing import Any
 
 from webworld import PASSWORD_HASH
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.db.models import Agent, Call, Team, Transcript, User
 from qa.db.session import Database
 from qa.jobs import store_scorecard
 from qa.learning.predict import predict_new_scoring
 from qa.metrics import transcript_from_truth
-from qa.modelstore.manifest import REPO_ROOT
 from qa.review import confirm_call, review_version, set_verdict
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet
 
 sys.path.insert(0, str(REPO_ROOT / "samples"))
-from variants import variants  # noqa: E402  (samples/ is a folder of scripts)
+from variants import variants
 
 # The checklists as they stood when the variants were written (2026-12-01), kept here: the
 # learning tests need rules the variants fool in known ways, and tuning the bundled checklists

@@ -26,7 +26,7 @@ import pytest
 from conftest import run_qa
 from flask.testing import FlaskClient
 from tallyworld import Centre
-from webworld import login, open_test_database, app_for_tests
+from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.learning.agreement import month_agreement

@@ -64,7 +64,8 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int = 8000) -> Path:
     [
         (lambda d: d / "missing.wav", "no such file"),
         (lambda d: (d / "empty.wav").write_bytes(b"") and d / "empty.wav" or d / "empty.wav", "empty file"),
-        (lambda d: (d / "notes.mp3").write_text("这不是音频 not audio at all " * 50) and d / "notes.mp3", "not a readable audio file"),
+        (lambda d: (d / "notes.mp3").write_text("这不是音频 not audio at all " * 50) and d / "notes.mp3",
+         "not a readable audio file"),
         (lambda d: _write_wav(d / "zero.wav", np.zeros(0)), "zero-length"),
         (lambda d: _write_wav(d / "silent.wav", np.zeros(8000 * 5)), "silent recording"),
         (lambda d: d, "not a regular file"),

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from webworld import PASSWORD, SAMPLES, SCRIPT, World, add_call, build_world, open_test_database
 from werkzeug.serving import make_server
 
+from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import Config
 from qa.db.models import Call, ItemVerdict, PhraseDecision, User
 from qa.learning.predict import refresh_predictions
 from qa.learning.versions import train_version
-from qa.modelstore.manifest import REPO_ROOT
 from qa.review import confirm_call
 from qa.scoring.loader import load_rules
 from web.app import create_app

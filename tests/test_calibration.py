@@ -24,7 +24,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from tallyworld import Centre
-from webworld import login, open_test_database, app_for_tests
+from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.db.models import CalibrationDecision, CalibrationSession, User
@@ -50,7 +50,7 @@ def centre(db_config: Config) -> Iterator[Centre]:
     db.dispose()
 
 
-def _user(session, name: str) -> User:  # noqa: ANN001 - a Session
+def _user(session, name: str) -> User:
     return session.scalars(select(User).where(User.username == name)).one()
 
 

@@ -143,7 +143,7 @@ def test_ids_no_database_holds_are_not_found(app: Flask, world: World, huge: int
         ids = [name for name, converter in rule._converters.items() if isinstance(converter, DatabaseInt)]
         if not ids:
             continue
-        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(huge) if m[1] in ids else PLAIN[m[1]], rule.rule)
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m, ids=ids: str(huge) if m[1] in ids else PLAIN[m[1]], rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method, headers=JSON)
             assert response.status_code == 404, (method, url, response.status_code)

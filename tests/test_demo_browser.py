@@ -28,7 +28,7 @@ FIRST, SECOND = months()
 
 
 @pytest.fixture(scope="module")
-def demo_site(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # noqa: F811
+def demo_site(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = build_demo(Config(data_dir=tmp_path_factory.mktemp("demo") / "data"))
     with serving(create_app(world.config, world.db)) as url:
         yield Site(world, url, browser)
@@ -47,7 +47,7 @@ def _csp_errors(page: Page) -> list[str]:
     return errors
 
 
-def _policy(site: Site):  # noqa: ANN202 - a LoadedPolicy
+def _policy(site: Site):
     return load_policy(site.world.config.tally.policy, known_items={i.id for _, i in site.world.rules.items()})
 
 

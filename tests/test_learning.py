@@ -14,6 +14,7 @@ import pytest
 from conftest import run_qa
 from learningworld import LEARNING_CHECKLISTS, LearningCentre
 from sqlalchemy import select, update
+from webworld import open_test_database
 
 from qa.config import Config, LearningConfig, ScoringConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, LearnedModel, User, utcnow
@@ -29,7 +30,6 @@ from qa.learning.training import LabelledCase, queue_figures, split_latest
 from qa.learning.versions import LearningError, activate, due, request_training, train_if_wanted, train_version
 from qa.review import PermissionDenied
 from qa.scoring.loader import load_rules
-from webworld import open_test_database
 
 PER_SAMPLE, CONFIRMED = 8, 72  # 96 variant calls; 24 left awaiting review
 

@@ -12,7 +12,7 @@ from test_browser import Site, browser, signed_in, site  # noqa: F401 - the brow
 from webworld import World, app_for_tests, login
 from werkzeug.test import TestResponse
 
-from qa.modelstore.manifest import REPO_ROOT
+from qa.bundled import CHECKOUT as REPO_ROOT
 from web.headers import HEADERS
 
 TEMPLATES = REPO_ROOT / "web" / "templates"
@@ -39,7 +39,7 @@ def _urls(app: Flask, world: World) -> list[tuple[str, str, str]]:
     found = []
     for rule in app.url_map.iter_rules():
         url = rule.rule
-        for name, converter in rule._converters.items():  # noqa: SLF001 - werkzeug has no public accessor
+        for name, converter in rule._converters.items():
             kind = type(converter).__name__.removesuffix("Converter").lower()
             url = re.sub(rf"<(\w+:)?{name}>", samples.get(kind, "1"), url)
         found += [(rule.endpoint, method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]

@@ -113,7 +113,7 @@ def test_the_queue_is_ordered_and_filtered_by_the_model(trained: tuple[Config, L
     assert shown[0] == likeliest.id and len(shown) == len(awaiting)
     assert "自动判定最可能出错的通话排在前面" in page
     only = client.get("/queue?order=wrong&disputed=1").get_data(as_text=True)
-    assert disputed and set(int(n) for n in re.findall(r'href="/calls/(\d+)"', only)) == disputed
+    assert disputed and {int(n) for n in re.findall(r'href="/calls/(\d+)"', only)} == disputed
     call_page = client.get(f"/calls/{likeliest.id}").get_data(as_text=True)
     assert "模型：不合格概率" in call_page
 

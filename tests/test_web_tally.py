@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tallyworld import Centre
 from test_tally import build_november
 from test_tally_exports import EXPECTED, _summary
-from webworld import login, open_test_database, app_for_tests
+from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.db.models import ItemVerdict, TallyEntry, User
@@ -104,7 +104,8 @@ def test_publish_versions_and_the_agents_own_month(centre: Centre, client: Flask
     login(client, "boss")
     draft = client.get("/tally/2026-11").get_data(as_text=True)
     assert "自第 1 版发布后有变化" in draft and "A02 李四 · 排名: 2 → 1" in draft
-    assert 'data-agent="A01"' in client.get("/tally/2026-11/v1").get_data(as_text=True).split('class="list ranking"')[1].split("<tbody>")[1][:400]
+    page = client.get("/tally/2026-11/v1").get_data(as_text=True)
+    assert 'data-agent="A01"' in page.split('class="list ranking"')[1].split("<tbody>")[1][:400]
     refused = client.post("/tally/2026-11/publish", data={"note": ""}, follow_redirects=True)
     assert "新版本需要说明" in refused.get_data(as_text=True)
     second = client.post("/tally/2026-11/publish", data={"note": "A02 申诉成立"})

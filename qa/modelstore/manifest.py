@@ -9,14 +9,18 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MANIFEST_DIR = REPO_ROOT / "models"
+from qa.bundled import bundled, in_checkout, user_data_dir
+
+MANIFEST_DIR = bundled("models")
 MANIFEST_PATH = MANIFEST_DIR / "manifest.yaml"
 
 
 def default_models_dir() -> Path:
-    """Where built model files live: $QA_MODELS_DIR, else models/built/ in the checkout."""
-    return Path(os.environ.get("QA_MODELS_DIR") or MANIFEST_DIR / "built")
+    """Where built model files live: $QA_MODELS_DIR, else models/built/ in the checkout, else the
+    user's data folder (an installed package)."""
+    if os.environ.get("QA_MODELS_DIR"):
+        return Path(os.environ["QA_MODELS_DIR"])
+    return MANIFEST_DIR / "built" if in_checkout() else user_data_dir() / "models"
 
 
 @dataclass(frozen=True)

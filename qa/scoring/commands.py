@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -35,7 +37,11 @@ def rules_or_exit(config: Config, checklists: Path | None = None, template: Path
         raise click.ClickException(f"the checklists cannot be used:\n{exc}") from exc
 
 
-def _rule_options(command: click.Command) -> click.Command:
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _rule_options(command: _Command) -> _Command:
+    """The options every scoring command takes, on a command function not yet made a command."""
     for option in reversed([
         click.option("--checklists", type=click.Path(exists=True, file_okay=False, path_type=Path),
                      help="Folder of checklist YAML files (default: the bundled ones, or scoring.checklists_dir)."),
@@ -164,7 +170,7 @@ def list_items(config: Config, checklists: Path | None) -> None:
     """Show every item of the checklists in use, its cost and its source in the centre documents."""
     rules = rules_or_exit(config, checklists)
     table = Table("item", "检查项", "type", "who", "cost", "source")
-    for _, item in rules.items():  # noqa: PERF102 (a list of pairs, not a dict)
+    for _, item in rules.items():
         cost = "一票否决" if item.fatal else f"−{item.deduct:g}"
         table.add_row(item.id, item.name, item.type, item.speaker if item.type in ("require", "forbid") else "",
                       cost, item.source)

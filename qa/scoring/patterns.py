@@ -111,7 +111,7 @@ class Phrase(Pattern):
         self.by_sound = self.by_sound and bool(_HAN.search(self.text))
         self._sound = sound(self.text)
         self.keys = _keys(self._sound if self.by_sound else self.text, self.edits)
-        self._gate = _any_literal(self.keys)
+        self._gate = _literal_regex(self.keys)  # a phrase has at least one key
         self._one_edit = _one_edit_regexes(*self.keys) if self.edits == 1 else None
 
     def _one_edit_may_occur(self, text: SearchText, haystack: str) -> bool:
@@ -119,6 +119,7 @@ class Phrase(Pattern):
         keys): an edit in the tail leaves the head at the stretch's start, one in the head leaves
         the tail at its end, so one regex from the head forwards or from the tail backwards
         (over the reversed text) finds every such stretch; none, and the search is over."""
+        assert self._one_edit is not None  # asked of one-edit phrases only
         forwards, backwards = self._one_edit
         head, tail = self.keys
         present = text.present()[self.by_sound] if text.searcher is not None and text.searcher is self._searcher \
@@ -224,13 +225,13 @@ class Regex(Pattern):
 
     def __post_init__(self) -> None:
         self._compiled = re.compile(self.source.replace(r"\d", _REGEX_DIGIT))
-        self._needs = tuple(next(iter(clause)) if len(clause) == 1 else _any_literal(sorted(clause))
+        self._needs = tuple(next(iter(clause)) if len(clause) == 1 else _literal_regex(sorted(clause))
                             for clause in _required(self._compiled))
 
     def _find(self, text: SearchText) -> list[Hit]:
         chars = text.chars
         for need in self._needs:  # text that lacks what every match holds needs no search
-            if need.__class__ is str:
+            if isinstance(need, str):
                 if need not in chars:
                     return []
             elif need.search(chars) is None:
@@ -244,7 +245,7 @@ def _required(compiled: re.Pattern) -> list[set[str]]:
     Nothing is required of what a regex holds only optionally, or case-insensitively."""
     try:
         parsed = _sre_parser.parse(compiled.pattern, compiled.flags)
-    except Exception:  # noqa: BLE001 - an unforeseen parser: no shortcut, the regex decides
+    except Exception:
         return []
     if parsed.state.flags & re.IGNORECASE:
         return []
@@ -311,10 +312,15 @@ def _one_edit_regexes(head: str, tail: str) -> tuple[re.Pattern, re.Pattern]:
             re.compile(re.escape(tail[::-1]) + "(?:" + "|".join(backwards) + ")"))
 
 
+def _literal_regex(needles: Iterable[str]) -> re.Pattern:
+    """One regex that finds any of the literal needles (at least one)."""
+    return re.compile("|".join(map(re.escape, needles)))
+
+
 def _any_literal(needles: Iterable[str]) -> re.Pattern | None:
     """One regex that finds any of the literal needles (None for no needles)."""
     needles = list(needles)
-    return re.compile("|".join(map(re.escape, needles))) if needles else None
+    return _literal_regex(needles) if needles else None
 
 
 @dataclass(eq=False)
@@ -442,7 +448,7 @@ class Searcher:
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         keys: tuple[set[str], set[str]] = (set(), set())
         seen: set[int] = set()
-        todo = list(patterns)
+        todo: list[Pattern | None] = list(patterns)
         while todo:
             pattern = todo.pop()
             if pattern is None or id(pattern) in seen:
@@ -511,6 +517,7 @@ def compile_pattern(raw: Any, fuzzy: bool, path: tuple[str | int, ...] = ()) -> 
     if unknown:
         raise PatternError(path, f"unknown key(s) {', '.join(sorted(map(str, unknown)))} for {kind}")
     unless = compile_pattern(raw["unless"], False, (*path, "unless")) if "unless" in raw else None
+    pattern: Pattern
     if kind == "phrase":
         pattern = _phrase(raw["phrase"], raw, fuzzy, (*path, "phrase"))
     elif kind == "regex":

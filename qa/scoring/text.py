@@ -26,7 +26,7 @@ import opencc
 # its copies of both are skipped through pypinyin's own switches, so `qa score` starts fast.
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
-from pypinyin.pinyin_dict import pinyin_dict  # noqa: E402
+from pypinyin.pinyin_dict import pinyin_dict
 
 from qa.types import Turn
 

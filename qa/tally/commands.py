@@ -110,7 +110,8 @@ def tally(config: Config, month: str | None, policy: Path | None, as_json: bool)
     print_tally(console, result, f"{chosen} 月度考核（草稿，{result.policy}）")
     if latest is not None:
         same = latest.digest == digest(result)
-        console.print(f"已发布第 {latest.version} 版；" + ("数字与之相同。" if same else "之后数字有变化：可用 qa rank --publish 发布新版。"))
+        console.print(f"已发布第 {latest.version} 版；"
+                      + ("数字与之相同。" if same else "之后数字有变化：可用 qa rank --publish 发布新版。"))
 
 
 @click.command()

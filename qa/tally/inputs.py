@@ -22,7 +22,6 @@ from qa.db.models import Agent, Appeal, Call, ItemVerdict, TallyEntry, Team, Use
 from qa.tally.period import Month, month_bounds, month_of, month_start
 from qa.tally.policy import Policy
 
-
 # A confirmed call of the month: (id, agent_id, score, satisfaction).
 CallRow = Row[int, int, float, str | None]
 # A failed item of one of the month's calls: (call_id, position, item, area, name, deduct, fatal).

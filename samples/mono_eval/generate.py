@@ -107,7 +107,7 @@ def build_call(index: int, phrases: dict[str, Any], acoustics: dict[str, Any]) -
     )
 
 
-def add_hum(audio: "Any", hum_dbfs: float, seed: int) -> "Any":
+def add_hum(audio: Any, hum_dbfs: float, seed: int) -> Any:
     """Mains hum on the line: 50 Hz and its odd harmonics, falling 6 dB per harmonic."""
     import numpy as np
 

@@ -10,11 +10,11 @@ from werkzeug.wrappers import Response
 
 from qa.db.models import Call, Job
 from qa.errors import CallError
+from qa.peaks import cached_peaks
 from qa.review import review_version
 from web.db import db_session
 from web.errors import refuse
 from web.i18n import STAGE_LABELS, STATE_LABELS, when
-from qa.peaks import cached_peaks
 from web.security import STAFF, audio_file, call_or_403, roles_required
 from web.settings import qa_config
 

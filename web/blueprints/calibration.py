@@ -18,8 +18,8 @@ from qa.tally.actions import MANAGERS
 from web.callview import turn_views
 from web.db import db_session
 from web.errors import form_action
-from web.security import STAFF, roles_required
 from web.ids import form_int
+from web.security import STAFF, roles_required
 
 bp = Blueprint("calibration", __name__, url_prefix="/calibration")
 

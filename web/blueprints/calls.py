@@ -15,9 +15,9 @@ from web.callview import audit_changes, item_views, role_review, turn_views
 from web.db import db_session
 from web.errors import wants_json
 from web.i18n import STATE_LABELS, VERDICT_LABELS, number
+from web.ids import form_int
 from web.security import audio_file, call_or_403, roles_required
 from web.settings import qa_config, scoring_template
-from web.ids import form_int
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 # What the call page shows, in two queries however many items and appeals the call has: the call with its

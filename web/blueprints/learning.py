@@ -20,9 +20,9 @@ from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
 from web.errors import form_action
 from web.i18n import AREA_LABELS, percent
+from web.ids import form_int
 from web.security import roles_required
 from web.settings import qa_config
-from web.ids import form_int
 
 bp = Blueprint("learning", __name__, url_prefix="/learning")
 SHOWN_DECISIONS = 50

@@ -10,10 +10,10 @@ from sqlalchemy.orm import selectinload
 
 from qa.db.models import Agent, Team
 from web.db import db_session
+from web.ids import form_int
 from web.queries import QueueFilters, paginate, queue_count, queue_statement, verdict_summaries
 from web.security import STAFF, roles_required
 from web.settings import checklist_items, qa_config, scoring_template
-from web.ids import form_int
 
 bp = Blueprint("queue", __name__)
 

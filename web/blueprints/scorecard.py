@@ -21,10 +21,10 @@ from web.agentstats import monthly_scores, top_deductions
 from web.charts import Point, trend_chart
 from web.db import db_session
 from web.i18n import number
+from web.ids import form_int
 from web.queries import paginate
 from web.security import STAFF, roles_required
 from web.settings import qa_config, scoring_template
-from web.ids import form_int
 
 bp = Blueprint("scorecard", __name__)
 

@@ -20,11 +20,11 @@ from qa.tally.period import Month, MonthError
 from web.coverage import month_coverage
 from web.db import db_session
 from web.errors import form_action
+from web.ids import form_int
 from web.periods import latest_month
 from web.security import roles_required
 from web.settings import tally_policy
 from web.tallyview import MonthView, area_chart, month_view, score_histogram, team_trend_chart
-from web.ids import form_int
 
 bp = Blueprint("tally", __name__, url_prefix="/tally")
 
@@ -114,7 +114,7 @@ def export(month: str, fmt: str, version: int | None = None) -> Response:
     view = _view(month, version)
     label = (gettext("version %(version)d", version=view.version.version) if view.version
              else gettext("draft, not published"))
-    name = f"tally-{month}-{'v%d' % view.version.version if view.version else 'draft'}"
+    name = f"tally-{month}-{f'v{view.version.version}' if view.version else 'draft'}"
     if fmt == "xlsx":
         buffer = io.BytesIO()
         write_xlsx(view.tally, label, buffer)
