@@ -176,6 +176,19 @@ def test_egregious_words_beyond_the_documents_examples_are_fatal(rules: RuleSet,
     "我帮您催一下，看能不能快一点送到。",
     "有问题您随时打电话过来，等您查好了再联系我们也可以。",
     "亲，菜鸟驿站的取件码已经发给您了。",
+    # beside the third blind batch's families
+    "不是您说过吗，地址要改成公司的，我已经帮您改好了。",  # the customer's own words recalled
+    "我再跟您说一遍，先点右上角的设置。",
+    "您之前不是说过了吗，周六在家，那我就按周六给您约。",
+    "您已经跟我说了好几遍了，真不好意思让您重复。",  # the agent apologising for the repeats
+    "您要我重复几遍都行，我慢慢说。",
+    "您是听不懂还是哪一步不会操作？我再给您讲一下。",  # a check, politely
+    "您放心，钱在平台上跑也跑不了。",  # reassurance, not a refusal
+    "实在抱歉，这个型号修不了了，我们可以给您换一台同款的新机。",  # a limit with an option
+    "不好意思，我们这边是不退的，不过可以帮您换成等值的课时。",
+    "您说的对，我们确实应该提前通知您。",
+    "您这个问题我明白了，我帮您查一下是不是已经退回去了。",
+    "这个月的费用没有别的办法减免，不过下个月起可以给您换成更便宜的套餐。",
 ])
 def test_polite_words_beside_those_families_are_not_fatal(rules: RuleSet, said: str) -> None:
     card = score(rules, ("customer", "你们能帮我处理一下吗？"), ("agent", said))
@@ -242,25 +255,6 @@ def test_impatience_contempt_and_flat_refusals_in_other_words_are_fatal(rules: R
     assert verdict(card, item).fatal and card.fatal
 
 
-@pytest.mark.parametrize("said", [
-    "不是您说过吗，地址要改成公司的，我已经帮您改好了。",  # the customer's own words recalled
-    "我再跟您说一遍，先点右上角的设置。",
-    "您之前不是说过了吗，周六在家，那我就按周六给您约。",
-    "您已经跟我说了好几遍了，真不好意思让您重复。",  # the agent apologising for the repeats
-    "您要我重复几遍都行，我慢慢说。",
-    "您是听不懂还是哪一步不会操作？我再给您讲一下。",  # a check, politely
-    "您放心，钱在平台上跑也跑不了。",  # reassurance, not a refusal
-    "实在抱歉，这个型号修不了了，我们可以给您换一台同款的新机。",  # a limit with an option
-    "不好意思，我们这边是不退的，不过可以帮您换成等值的课时。",
-    "您说的对，我们确实应该提前通知您。",
-    "您这个问题我明白了，我帮您查一下是不是已经退回去了。",
-    "这个月的费用没有别的办法减免，不过下个月起可以给您换成更便宜的套餐。",
-])
-def test_polite_words_beside_the_third_batchs_families_are_not_fatal(rules: RuleSet, said: str) -> None:
-    card = score(rules, ("customer", "这个能处理一下吗？"), ("agent", said))
-    assert not card.fatal, [v.item for v in card.verdicts if v.fatal and v.verdict == "fail"]
-
-
 @pytest.mark.parametrize(("said", "expected"), [
     ("您这样理解不对，合同是按月算的。", "fail"),  # telling the customer they have it wrong
     ("你说的不对，这个不是质量问题。", "fail"),
@@ -289,13 +283,16 @@ def test_repeats_customer_a_third_partys_rude_words_quoted_to_confirm_them_are_n
     assert (v.verdict, v.fatal) == ("fail", False) and "forbidden.questioning" in card.needs_review
 
 
-CUSTOM = """\
+DEMO_HEAD = """\
 schema: qa.checklist/1
 id: demo
 version: 1
 name: 演示
 area: forbidden
 items:
+"""  # a checklist of its own, for one condition's test
+
+CUSTOM = DEMO_HEAD + """\
   - id: demo.limit
     name: 限制
     type: forbid
@@ -319,28 +316,39 @@ def test_deduct_turns_a_fatal_hit_into_its_own_points(tmp_path: Path) -> None:
     assert load_checklist(tmp_path / "demo.yaml").checklist.items[0].context[0].then == "deduct"
 
 
-# --- sarcasm weighed by how the customer took it (customer_after), from the third blind batch ---
+# --- sarcasm (blind3) and scorn (blind4's tuning half) in any words, weighed by the customer's reply
+# (customer_after): offended, a 高压线; otherwise the same words may be meant kindly, so an inspector
 
-@pytest.mark.parametrize("said,reply", [
-    ("您这当妈的可真够细心的，孩子的药都能拿错。", "你这话什么意思？"),
-    ("这么简单的步骤，三岁小孩都会弄。", "你是在笑话我吗？"),
-    ("您这要求真够特别的，下回干脆自己去店里吃吧。", "你这是什么态度？"),
-])
-def test_mockery_the_customer_takes_offence_at_is_fatal(rules: RuleSet, said: str, reply: str) -> None:
+TAKEN_BADLY = [
+    ("forbidden.insult", "您这当妈的可真够细心的，孩子的药都能拿错。", "你这话什么意思？"),
+    ("forbidden.insult", "这么简单的步骤，三岁小孩都会弄。", "你是在笑话我吗？"),
+    ("forbidden.insult", "您这要求真够特别的，下回干脆自己去店里吃吧。", "你这是什么态度？"),
+    ("forbidden.questioning", "您连这都看不出来吗？图上标得清清楚楚。", "你好好说话行不行？"),
+    ("forbidden.questioning", "群里早发了通知，您就不能自己翻一翻吗？", "你这什么态度啊。"),
+    ("forbidden.questioning", "一天几十个电话，个个都像您这样，我还干不干活了？", "你凶什么？"),
+]
+TAKEN_WELL = [
+    ("forbidden.insult", "您可真行，这么快就自己弄好了！", "哈哈，还是你教得好。"),
+    ("forbidden.insult", "您这记性真够好的，单号一口气全报对了。", "那是，干了一辈子会计。"),
+    ("forbidden.questioning", "按钮在右下角，您那边看不见吗？我换个说法。", "哦看见了，在这儿。"),
+    ("forbidden.questioning", "这个表您就不能自己先填一下吗？不会的地方我再教您。", "好的，我先试试。"),
+]
+
+
+@pytest.mark.parametrize("item,said,reply", TAKEN_BADLY)
+def test_words_the_customer_takes_offence_at_are_fatal(rules: RuleSet, item: str, said: str, reply: str) -> None:
     card = score(rules, ("customer", "东西送来就坏了。"), ("agent", said), ("customer", reply))
-    v = verdict(card, "forbidden.insult")
+    v = verdict(card, item)
     assert v.fatal and card.fatal and "被冒犯" in v.reason
 
 
-@pytest.mark.parametrize("said,reply", [
-    ("您可真行，这么快就自己弄好了！", "哈哈，还是你教得好。"),
-    ("您这记性真够好的，单号一口气全报对了。", "那是，干了一辈子会计。"),
-])
-def test_the_same_words_said_warmly_go_to_an_inspector_not_to_zero(rules: RuleSet, said: str, reply: str) -> None:
+@pytest.mark.parametrize("item,said,reply", TAKEN_WELL)
+def test_the_same_words_taken_well_go_to_an_inspector_not_to_zero(rules: RuleSet, item: str, said: str,
+                                                                   reply: str) -> None:
     card = score(rules, ("customer", "我按你说的弄了。"), ("agent", said), ("customer", reply))
-    v = verdict(card, "forbidden.insult")
-    assert not v.fatal and not card.fatal and "forbidden.insult" in card.needs_review
-    assert "讽刺" in v.reason
+    v = verdict(card, item)
+    assert not v.fatal and not card.fatal and item in card.needs_review
+    assert "请质检员" in v.reason
 
 
 @pytest.mark.parametrize("said", ["随你怎么处理吧，我这边就管到这儿。", "那您自己跟快递公司掰扯去吧。"])
@@ -349,13 +357,7 @@ def test_leaving_the_customer_to_sort_it_out_alone_is_fatal(rules: RuleSet, said
     assert verdict(card, "forbidden.dismissive").fatal and card.fatal
 
 
-AFTER = """\
-schema: qa.checklist/1
-id: demo
-version: 1
-name: 演示
-area: forbidden
-items:
+AFTER = DEMO_HEAD + """\
   - id: demo.mock
     name: 挖苦
     type: forbid
@@ -380,29 +382,6 @@ def test_customer_after_looks_at_the_customers_next_turn_only(tmp_path: Path) ->
                     ("agent", "不客气。"), ("customer", "那是什么意思？"))
     v = verdict(earlier, "demo.mock")
     assert not v.fatal and "demo.mock" in earlier.needs_review
-
-
-# --- scorn in any words, weighed by the customer's reply, from the fourth blind batch's tuning half ---
-
-@pytest.mark.parametrize("said,reply", [
-    ("您连这都看不出来吗？图上标得清清楚楚。", "你好好说话行不行？"),
-    ("群里早发了通知，您就不能自己翻一翻吗？", "你这什么态度啊。"),
-    ("一天几十个电话，个个都像您这样，我还干不干活了？", "你凶什么？"),
-])
-def test_scorn_the_customer_takes_offence_at_is_fatal(rules: RuleSet, said: str, reply: str) -> None:
-    card = score(rules, ("customer", "我想再确认一下时间。"), ("agent", said), ("customer", reply))
-    v = verdict(card, "forbidden.questioning")
-    assert v.fatal and card.fatal and "被冒犯" in v.reason
-
-
-@pytest.mark.parametrize("said,reply", [
-    ("按钮在右下角，您那边看不见吗？我换个说法。", "哦看见了，在这儿。"),
-    ("这个表您就不能自己先填一下吗？不会的地方我再教您。", "好的，我先试试。"),
-])
-def test_the_same_shapes_asked_kindly_go_to_an_inspector_not_to_zero(rules: RuleSet, said: str, reply: str) -> None:
-    card = score(rules, ("customer", "我找不到那个地方。"), ("agent", said), ("customer", reply))
-    v = verdict(card, "forbidden.questioning")
-    assert not v.fatal and not card.fatal and "forbidden.questioning" in card.needs_review
 
 
 def test_any_no_repeated_as_its_own_reason_is_a_flat_refusal(rules: RuleSet) -> None:
