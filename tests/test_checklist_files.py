@@ -83,6 +83,14 @@ MALFORMED = {
     "context_on_a_require_item": (GOOD + "    context:\n      - if: {alone: true}\n        then: pass\n"
                                   "        reason: 单独\n",
                                   "7: items[0]: context does not apply to a require item"),
+    "doubt_on_a_require_item": (GOOD + "    doubt_when: {customer_said: [什么态度], reason: 客户不满}\n",
+                                "7: items[0]: doubt_when does not apply to a require item"),
+    "doubt_without_a_reason": (GOOD.replace("type: require", "type: forbid")
+                               + "    doubt_when: {customer_said: [什么态度]}\n",
+                               "12: items[0].doubt_when.reason: Field required"),
+    "bad_pattern_in_a_doubt": (GOOD.replace("type: require", "type: forbid")
+                               + "    doubt_when: {customer_said: [{regex: '态度('}], reason: 客户不满}\n",
+                               "12: items[0].doubt_when.customer_said[0].regex: invalid regular expression"),
 }
 
 

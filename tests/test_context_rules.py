@@ -387,3 +387,18 @@ def test_customer_after_looks_at_the_customers_next_turn_only(tmp_path: Path) ->
 def test_any_no_repeated_as_its_own_reason_is_a_flat_refusal(rules: RuleSet) -> None:
     card = score(rules, ("customer", "能帮我开个证明吗？"), ("agent", "不盖就是不盖，您还有别的事吗？"))
     assert verdict(card, "forbidden.refusal").fatal and card.fatal
+
+
+# --- doubt_when: a pass not trusted where the customer's reply protests the agent's manner ---
+
+def test_a_protest_after_words_no_list_holds_sends_the_call_to_an_inspector(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "我想问一下退款到哪一步了。"), ("agent", "您这问题问得，真是让人开了眼界。"),
+                 ("customer", "你这什么态度？我记住你工号了。"))
+    v = verdict(card, "forbidden.questioning")
+    assert v.verdict == "pass" and not card.fatal
+    assert "forbidden.questioning" in card.needs_review and v.confidence <= 0.5
+    assert "客户对坐席的话表示不满" in v.reason and v.evidence[0].role == "customer"
+    # a calm call is left as it was
+    calm = score(rules, ("customer", "我想问一下退款到哪一步了。"), ("agent", "已经原路退回了，请您留意一下。"),
+                 ("customer", "好的，谢谢。"))
+    assert "forbidden.questioning" not in calm.needs_review

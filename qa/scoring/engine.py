@@ -167,6 +167,23 @@ def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _
 
 
 def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
+    """A forbid item's verdict from its hits, and a pass left in doubt where the customer's reply
+    says what no phrase did (doubt_when)."""
+    outcome = _forbid_hits(ctx, item, patterns, plan)
+    doubt = item.doubt_when
+    if outcome.verdict != "pass" or doubt is None:
+        return outcome
+    replies = [i for i in ctx.turn_indices("customer", None) if any(a < i for a in ctx.agent_turns)]
+    text = ctx.text(replies)
+    said = patterns["doubt_when.customer_said"].find(text)
+    if not said:
+        return outcome
+    evidence = [ctx.hit_evidence(text, h) for h in said]
+    return _Outcome("pass", min(outcome.confidence, doubt.confidence), f"{outcome.reason}；{doubt.reason}",
+                    evidence[:10] + outcome.evidence)
+
+
+def _forbid_hits(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
     """Hits weighed by the item's context rules: the worst weight among the counted hits decides
     whether the fail is fatal, an ordinary deduction or a case for an inspector."""
     indices, text = ctx.window(item.speaker, item.scope)

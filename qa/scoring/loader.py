@@ -89,7 +89,8 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
             loc = ("items", index, name, *exc.path)
             problems.append(problem_at(path, tree, loc, str(exc)))
     nested: list[tuple[tuple[str | int, ...], Any]] = [
-        (("when", "customer_said"), item.when.customer_said if item.when else None)]
+        (("when", "customer_said"), item.when.customer_said if item.when else None),
+        (("doubt_when", "customer_said"), item.doubt_when.customer_said if item.doubt_when else None)]
     for j, rule in enumerate(item.context or []):
         nested += [(("context", j, "if", name), getattr(rule.if_, name) if rule.if_ else None)
                    for name in PATTERN_CONDITIONS]

@@ -20,7 +20,7 @@ ItemType = Literal["require", "forbid", "dead_air", "interruption", "speech_rate
 # Which settings each item type takes (beyond the common ones), and which it needs.
 TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "require": ({"match", "speaker", "scope"}, {"match"}),
-    "forbid": ({"match", "speaker", "scope", "min_count", "context"}, {"match"}),
+    "forbid": ({"match", "speaker", "scope", "min_count", "context", "doubt_when"}, {"match"}),
     "dead_air": ({"min_silence_s", "unless_before"}, {"min_silence_s"}),
     "interruption": ({"min_overlap_s", "max_count"}, {"min_overlap_s"}),
     "speech_rate": ({"min_cpm", "max_cpm"}, set()),
@@ -54,6 +54,16 @@ class When(_Strict):
     direction: Literal["inbound", "outbound"] | None = None
     hold: bool | None = None
     customer_said: Any = None  # a pattern: the item applies only if the customer said it
+
+
+class Doubt(_Strict):
+    """When a forbid item's pass is not to be trusted: the customer's reply to an agent turn shows
+    what no phrase list holds (你这什么态度, 你好好说话). The verdict stays a pass, with this
+    confidence and reason, so the call goes to an inspector with that reply as evidence."""
+
+    customer_said: Any  # a pattern of the customer's turns that follow an agent turn
+    confidence: float = Field(0.5, gt=0, le=1)
+    reason: str = Field(min_length=1)
 
 
 Severity = Literal["fatal", "review", "deduct", "pass"]
@@ -118,6 +128,7 @@ class Item(_Strict):
     match: Any = None
     min_count: int = Field(1, ge=1)
     context: list[ContextRule] | None = None
+    doubt_when: Doubt | None = None
     deduct: float = Field(0, ge=0, le=100)
     fatal: bool = False
     min_silence_s: float | None = Field(None, gt=0)
