@@ -53,6 +53,11 @@ SPLITS = {"tune": "looked at while tuning",
           "blind4": "a fourth blind batch (2026-12-03), never tuned on"}
 
 
+def verdicts_of(defaults: dict[str, dict[str, str]], direction: str, judged: dict[str, Any]) -> dict[str, str]:
+    """An inspector's verdicts on one call: a clean call's by direction, with what they said differs."""
+    return {**defaults[direction], **(judged.get("differs") or {})}
+
+
 def truths(folder: Path = SETS["fresh"]) -> list[dict[str, Any]]:
     """Each call of a set as a truth dict: text-level turn times and the inspector's verdicts."""
     voices, calls = load_scripts(folder / "scripts.yaml")
@@ -76,7 +81,7 @@ def truths(folder: Path = SETS["fresh"]) -> list[dict[str, Any]]:
         made.append({"call_id": call.id, "direction": call.direction, "channels": call.channels,
                      "duration": round(cursor + 0.7, 3), "tags": call.tags, "turns": turns,
                      "split": judged["split"], "fatal": judged["fatal"],
-                     "expected_verdicts": {**expected["defaults"][call.direction], **judged.get("differs", {})}})
+                     "expected_verdicts": verdicts_of(expected["defaults"], call.direction, judged)})
     return made
 
 
@@ -114,7 +119,7 @@ def second_opinion(calls: list[dict[str, Any]], path: Path, cards: dict[str, Sco
         agree = dict.fromkeys(AREAS, 0)
         items = same_fatal = total = 0
         for call in both:
-            theirs = {**defaults[call["direction"]], **(second[call["call_id"]].get("differs") or {})}
+            theirs = verdicts_of(defaults, call["direction"], second[call["call_id"]])
             ours = verdicts(call)
             for area in AREAS:
                 agree[area] += all(ours[i] == v for i, v in theirs.items() if i.startswith(area + "."))
