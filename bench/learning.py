@@ -38,7 +38,7 @@ from qa.scoring.loader import DEFAULTS_DIR, RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
 
 sys.path.insert(0, str(REPO_ROOT / "samples"))
-from variants import variants
+from variants import variants  # samples/ is a folder of scripts, not a package
 
 FLAG_ABOVE = 0.7  # learning.flag_above's default
 

@@ -134,7 +134,7 @@ def fill(db: Database, args: argparse.Namespace) -> None:
     print(f"filled in {time.perf_counter() - began:.0f} s")
 
 
-def timed(action, repeat: int) -> tuple[list[float], object]:
+def timed(action, repeat: int) -> tuple[list[float], object]:  # action: any callable
     times, result = [], None
     for _ in range(repeat):
         began = time.perf_counter()

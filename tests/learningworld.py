@@ -24,7 +24,7 @@ from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet
 
 sys.path.insert(0, str(REPO_ROOT / "samples"))
-from variants import variants
+from variants import variants  # samples/ is a folder of scripts
 
 # The checklists as they stood when the variants were written (2026-12-01), kept here: the
 # learning tests need rules the variants fool in known ways, and tuning the bundled checklists

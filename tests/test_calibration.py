@@ -50,7 +50,7 @@ def centre(db_config: Config) -> Iterator[Centre]:
     db.dispose()
 
 
-def _user(session, name: str) -> User:
+def _user(session, name: str) -> User:  # session: a Session
     return session.scalars(select(User).where(User.username == name)).one()
 
 

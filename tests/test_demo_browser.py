@@ -47,7 +47,7 @@ def _csp_errors(page: Page) -> list[str]:
     return errors
 
 
-def _policy(site: Site):
+def _policy(site: Site):  # -> a LoadedPolicy
     return load_policy(site.world.config.tally.policy, known_items={i.id for _, i in site.world.rules.items()})
 
 

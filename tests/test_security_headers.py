@@ -39,7 +39,7 @@ def _urls(app: Flask, world: World) -> list[tuple[str, str, str]]:
     found = []
     for rule in app.url_map.iter_rules():
         url = rule.rule
-        for name, converter in rule._converters.items():
+        for name, converter in rule._converters.items():  # werkzeug has no public accessor
             kind = type(converter).__name__.removesuffix("Converter").lower()
             url = re.sub(rf"<(\w+:)?{name}>", samples.get(kind, "1"), url)
         found += [(rule.endpoint, method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]

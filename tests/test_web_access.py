@@ -197,7 +197,7 @@ def test_every_route_but_sign_in_needs_a_signed_in_user(app: Flask) -> None:
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         url = rule.rule
-        for name, converter in rule._converters.items():
+        for name, converter in rule._converters.items():  # werkzeug has no public accessor
             kind = type(converter).__name__.removesuffix("Converter").lower()
             url = re.sub(rf"<(\w+:)?{name}>", samples.get(kind, "1"), url)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -170,7 +170,7 @@ def list_items(config: Config, checklists: Path | None) -> None:
     """Show every item of the checklists in use, its cost and its source in the centre documents."""
     rules = rules_or_exit(config, checklists)
     table = Table("item", "检查项", "type", "who", "cost", "source")
-    for _, item in rules.items():
+    for _, item in rules.items():  # a list of pairs, not a dict
         cost = "一票否决" if item.fatal else f"−{item.deduct:g}"
         table.add_row(item.id, item.name, item.type, item.speaker if item.type in ("require", "forbid") else "",
                       cost, item.source)

@@ -245,7 +245,7 @@ def _required(compiled: re.Pattern) -> list[set[str]]:
     Nothing is required of what a regex holds only optionally, or case-insensitively."""
     try:
         parsed = _sre_parser.parse(compiled.pattern, compiled.flags)
-    except Exception:
+    except Exception:  # an unforeseen parser: no shortcut, the regex decides
         return []
     if parsed.state.flags & re.IGNORECASE:
         return []
