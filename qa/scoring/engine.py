@@ -120,8 +120,8 @@ class CallContext:
 
     def customer_reply(self, turn: int) -> SearchText:
         """The customer's first turn after this one: how the customer took what was said."""
-        after = [i for i in range(turn + 1, len(self.turns)) if self.turns[i].role == "customer"]
-        return self.text(after[:1])
+        reply = next((i for i in range(turn + 1, len(self.turns)) if self.turns[i].role == "customer"), None)
+        return self.text([] if reply is None else [reply])
 
     def holds(self, min_silence_s: float) -> list[tuple[float, float]]:
         """The call's holds (kept: several items ask)."""
@@ -173,8 +173,8 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _P
     doubt = item.doubt_when
     if outcome.verdict != "pass" or doubt is None:
         return outcome
-    replies = [i for i in ctx.turn_indices("customer", None) if any(a < i for a in ctx.agent_turns)]
-    text = ctx.text(replies)
+    first_agent = ctx.agent_turns[0] if ctx.agent_turns else len(ctx.turns)
+    text = ctx.text([i for i in ctx.turn_indices("customer", None) if i > first_agent])
     said = patterns["doubt_when.customer_said"].find(text)
     if not said:
         return outcome
