@@ -317,7 +317,7 @@ def test_deduct_turns_a_fatal_hit_into_its_own_points(tmp_path: Path) -> None:
 
 
 # --- sarcasm (blind3) and scorn (blind4's tuning half) in any words, weighed by the customer's reply
-# (customer_after): offended, a 高压线; otherwise the same words may be meant kindly, so an inspector
+# (customer_after): offended, a 高压线; otherwise the same words may be meant kindly, so an inspector listens
 
 TAKEN_BADLY = [
     ("forbidden.insult", "您这当妈的可真够细心的，孩子的药都能拿错。", "你这话什么意思？"),
