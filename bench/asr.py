@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.asr import Transcriber
 from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import load_config
-from qa.metrics import char_edits, true_role_of_word
-from qa.pipeline import SpeechPipeline
-from qa.transcript import Transcript
+from qa.evaluation import char_edits, true_role_of_word
+from qa.speech.asr import Transcriber
+from qa.speech.pipeline import SpeechPipeline
+from qa.speech.transcript import Transcript
 
 SAMPLES = REPO_ROOT / "samples"
 FRAME_S = 0.01

@@ -30,11 +30,11 @@ import yaml
 from scoring import AREAS, compare, transcripts
 
 from qa.bundled import CHECKOUT as REPO_ROOT
-from qa.metrics import transcript_from_truth
+from qa.evaluation import transcript_from_truth
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
 from qa.scoring.text import normalise
-from qa.transcript import Transcript
+from qa.speech.transcript import Transcript
 
 SETS = {name: REPO_ROOT / "samples" / name for name in ("fresh", "blind", "blind2", "blind3", "blind4")}
 sys.path.insert(0, str(REPO_ROOT / "samples"))

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from qa.bundled import CHECKOUT as REPO_ROOT
-from qa.jobs import risk_of
+from qa.evaluation import transcript_from_truth
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.model import fit_models
 from qa.learning.phrases import PhraseError, add_phrase
 from qa.learning.suggestions import Suggestion, suggest_phrases
 from qa.learning.training import LabelledCase, agreement_figures, call_scores, queue_figures, split_latest
-from qa.metrics import transcript_from_truth
+from qa.review.queue import risk_of
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import DEFAULTS_DIR, RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard

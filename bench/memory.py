@@ -22,8 +22,8 @@ import av
 import numpy as np
 import yaml
 
-from qa.audio import load_audio
 from qa.bundled import CHECKOUT as REPO_ROOT
+from qa.speech.audio import load_audio
 
 RATE = 8000
 SPEECH = REPO_ROOT / "samples" / "calls" / "c03_bare_wei.wav"  # 19.5 s, agent and customer

@@ -26,12 +26,12 @@ from typing import Any
 import yaml
 
 from qa.bundled import CHECKOUT as REPO_ROOT
-from qa.metrics import transcript_from_truth
+from qa.evaluation import transcript_from_truth
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.schema import PHRASE_TYPES
 from qa.scoring.scorecard import Scorecard
-from qa.transcript import Transcript
+from qa.speech.transcript import Transcript
 
 LABELS = REPO_ROOT / "bench" / "labels"
 PARTS = {"tune": 0, "report": 1}  # line number % 2

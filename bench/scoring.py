@@ -26,7 +26,7 @@ from qa.config import load_config
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
-from qa.transcript import Transcript, to_json
+from qa.speech.transcript import Transcript, to_json
 
 SAMPLES = REPO_ROOT / "samples"
 AREAS = ("greeting", "closing", "courtesy", "forbidden", "acoustic")
@@ -37,7 +37,7 @@ def transcripts(directory: Path | None, truths: list[dict], calls_dir: Path = SA
     """Transcripts of the calls: read from `directory`, or made by the speech pipeline (and kept)."""
     if directory:
         return [Transcript.load(directory / f"{t['call_id']}.json") for t in truths]
-    from qa.pipeline import SpeechPipeline
+    from qa.speech.pipeline import SpeechPipeline
 
     pipeline = SpeechPipeline(load_config())
     made = []

@@ -31,9 +31,9 @@ from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import AsrConfig
 from qa.db.models import Call, Job, Transcript
 from qa.db.session import open_database, upgrade
-from qa.jobs import Worker
 from qa.scoring.loader import load_rules
-from qa.store import ingest_file
+from qa.work.ingest import ingest_file
+from qa.work.jobs import Worker
 
 CALLS = REPO_ROOT / "samples" / "calls"
 

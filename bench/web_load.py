@@ -47,8 +47,8 @@ from werkzeug.security import generate_password_hash
 from qa.config import Config
 from qa.db.models import Agent, Call, User
 from qa.db.session import Database, open_database, upgrade
-from qa.peaks import BUCKETS, compute_peaks
 from qa.scoring.loader import load_rules
+from qa.speech.peaks import BUCKETS, compute_peaks
 
 TARGET_P95_MS = 300.0
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

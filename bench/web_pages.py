@@ -44,12 +44,12 @@ from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import Config
 from qa.db.models import Agent, Call, ItemVerdict, Team, Transcript, User
 from qa.db.session import Database, open_database, upgrade
-from qa.jobs import store_scorecard
-from qa.metrics import transcript_from_truth
-from qa.review import confirm_call, file_appeal
+from qa.evaluation import transcript_from_truth
+from qa.review.actions import confirm_call, file_appeal
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
+from qa.work.persist import store_scorecard
 from web.app import create_app
 
 SAMPLES = REPO_ROOT / "samples"

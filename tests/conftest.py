@@ -141,7 +141,7 @@ def settings_file(config: Config, **sections: object) -> Path:
 
 def run_qa(config: Config, *args: str, stdin: str | None = None) -> Result:
     """Run the `qa` command on `config`'s data directory and database, through a settings file."""
-    from qa.cli import main
+    from qa.cli.main import main
 
     return CliRunner().invoke(main, ["--config", str(settings_file(config)), *args], input=stdin)
 

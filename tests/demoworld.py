@@ -1,7 +1,7 @@
 """The demo's centre without its minutes of speech recognition: the 12 samples stored as recorded
 calls (their truth transcripts scored by the real engine, their audio copied, agents and teams from
 samples/metadata.csv), the demo users (with the tests' password), then the lived-in months built by
-qa.demo_month exactly as `qa demo` builds them."""
+qa.demo_history exactly as `qa demo` builds them."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from webworld import PASSWORD_HASH, SAMPLES, World, add_call, open_test_database
 
+from qa.cli.demo import reset_demo_users
 from qa.config import Config
 from qa.db.models import Agent, Team, User
-from qa.demo import reset_demo_users
-from qa.demo_month import build_history
+from qa.demo_history import build_history
 from qa.scoring.loader import load_rules
-from qa.store import read_metadata_csv
 from qa.tally.policy import load_policy
+from qa.work.ingest import read_metadata_csv
 
 
 def build_demo(config: Config) -> World:

@@ -1,5 +1,5 @@
 """A centre whose calls are the samples' variants (samples/variants.py): each stored and scored
-as the worker stores them, and the first ones confirmed by an inspector who, through qa.review,
+as the worker stores them, and the first ones confirmed by an inspector who, through qa.review.actions,
 changes every automatic verdict that differs from the variant's expected one. Their automatic
 verdicts are wrong where the variants' wording fools the rules, so there is something to learn."""
 
@@ -16,12 +16,12 @@ from webworld import PASSWORD_HASH
 from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.db.models import Agent, Call, Team, Transcript, User
 from qa.db.session import Database
-from qa.jobs import store_scorecard
+from qa.evaluation import transcript_from_truth
 from qa.learning.predict import predict_new_scoring
-from qa.metrics import transcript_from_truth
-from qa.review import confirm_call, review_version, set_verdict
+from qa.review.actions import confirm_call, review_version, set_verdict
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet
+from qa.work.persist import store_scorecard
 
 sys.path.insert(0, str(REPO_ROOT / "samples"))
 from variants import variants  # samples/ is a folder of scripts

@@ -1,7 +1,7 @@
 """A call centre's months for the tally tests: agents, inspectors and confirmed calls whose
 failed items are chosen by hand, so that every figure of a tally can be worked out on paper.
 
-Calls are confirmed through qa.review (the inspectors' own path), so their scores come from the
+Calls are confirmed through qa.review.actions (the inspectors' own path), so their scores come from the
 real scoring template: 100 minus the failed items' points, 0 with a fatal item.
 """
 
@@ -15,7 +15,7 @@ from webworld import PASSWORD_HASH
 
 from qa.db.models import Agent, Call, ItemVerdict, Scoring, Team, User
 from qa.db.session import Database
-from qa.review import confirm_call, review_version, set_verdict
+from qa.review.actions import confirm_call, review_version, set_verdict
 from qa.scoring.loader import RuleSet
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

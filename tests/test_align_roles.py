@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.align import assign_words_by_segments, build_turns, join_text
-from qa.diarization.stereo import assign_words_by_channel
-from qa.roles import decide_roles, two_parties_heard
-from qa.types import Diarization, SpeakerSegment, Word
+from qa.speech.align import assign_words_by_segments, build_turns, join_text
+from qa.speech.diarization.stereo import assign_words_by_channel
+from qa.speech.roles import decide_roles, two_parties_heard
+from qa.speech.types import Diarization, SpeakerSegment, Word
 
 
 def words_of(*items: tuple[str, float, float, str | None]) -> list[Word]:

@@ -9,9 +9,9 @@ import pytest
 from conftest import SAMPLES, sample_truth
 from faster_whisper.transcribe import Segment
 
-from qa.asr import Transcriber, _speech_spans, _unlikely_speech
-from qa.audio import load_audio
 from qa.config import AudioConfig, load_config
+from qa.speech.asr import Transcriber, _speech_spans, _unlikely_speech
+from qa.speech.audio import load_audio
 
 RATE = 16000
 CALL = "c04_no_closing"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from audio_factory import encode, tone
 
-from qa.audio import load_audio
 from qa.errors import CallError
+from qa.speech.audio import load_audio
 
 FORMATS = [
     ("call.wav", "pcm_s16le", None, 8000),

@@ -13,10 +13,10 @@ import pytest
 from audio_factory import encode
 from conftest import SAMPLES, unavailable
 
-from qa import audio as audio_module
-from qa.audio import load_audio
 from qa.config import Config
-from qa.pipeline import SpeechPipeline
+from qa.speech import audio as audio_module
+from qa.speech.audio import load_audio
+from qa.speech.pipeline import SpeechPipeline
 
 SILENCE_S = 60.0  # c03 (speech, 19.5 s), then a pause this long, then c03 again
 

@@ -25,7 +25,7 @@ from qa.config import Config
 from qa.db.models import Call, ItemVerdict, PhraseDecision, User
 from qa.learning.predict import refresh_predictions
 from qa.learning.versions import train_version
-from qa.review import confirm_call
+from qa.review.actions import confirm_call
 from qa.scoring.loader import load_rules
 from web.app import create_app
 

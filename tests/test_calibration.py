@@ -29,7 +29,7 @@ from webworld import app_for_tests, login, open_test_database
 from qa.config import Config
 from qa.db.models import CalibrationDecision, CalibrationSession, User
 from qa.learning.calibration import close, create_session, decide, rate, results
-from qa.review import InvalidAction, PermissionDenied
+from qa.review.actions import InvalidAction, PermissionDenied
 from qa.scoring.loader import load_rules
 
 HELLO, INTRO = "greeting.hello", "greeting.introduce"

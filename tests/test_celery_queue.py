@@ -19,12 +19,12 @@ import redis
 from conftest import SAMPLES, rows_per_call, settings_file, wait_for_job
 from sqlalchemy import select
 
-from qa.celery_queue import waiting_messages
 from qa.config import Config, JobsConfig
 from qa.db.models import Call, Job, Scoring, Transcript
 from qa.db.session import Database
-from qa.jobs import retry
-from qa.store import ingest_file
+from qa.work.celery_queue import waiting_messages
+from qa.work.ingest import ingest_file
+from qa.work.jobs import retry
 
 QA = Path(sys.executable).parent / "qa"
 CALLS = ["c03_bare_wei", "c04_no_closing", "c05_ni_not_nin"]
@@ -116,7 +116,7 @@ def test_an_unreachable_broker_loses_no_upload(migrated_db: Database, celery_con
                                                caplog: pytest.LogCaptureFixture) -> None:
     unreachable = celery_config.model_copy(update={"jobs": celery_config.jobs.model_copy(
         update={"broker_url": "redis://127.0.0.1:9/0"})})
-    with caplog.at_level(logging.WARNING, logger="qa.celery_queue"):
+    with caplog.at_level(logging.WARNING, logger="qa.work.celery_queue"):
         result = ingest_file(migrated_db, unreachable, SAMPLES / "calls" / f"{CALLS[0]}.wav", "c03.wav")
     assert result.created
     assert "did not take 1 job message" in caplog.text

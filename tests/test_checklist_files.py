@@ -12,11 +12,11 @@ import yaml
 from click.testing import CliRunner, Result
 from conftest import SAMPLES, sample_truth
 
-from qa.cli import main
-from qa.metrics import transcript_from_truth
+from qa.cli.main import main
+from qa.evaluation import transcript_from_truth
 from qa.scoring.loader import DEFAULTS_DIR, ChecklistError, load_checklist, load_rules, load_template
 from qa.scoring.scorecard import Scorecard
-from qa.transcript import to_json
+from qa.speech.transcript import to_json
 
 GOOD = """\
 schema: qa.checklist/1

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.cli_reference import reference
+from qa.cli.reference import reference
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_the_command_reference_is_current() -> None:
     assert (DOCS / "cli.md").read_text(encoding="utf-8") == reference(), \
-        "docs/cli.md is out of date: run .venv/bin/python -m qa.cli_reference > docs/cli.md"
+        "docs/cli.md is out of date: run .venv/bin/python -m qa.cli.reference > docs/cli.md"
 
 
 def test_every_page_the_readme_points_to_exists() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from qa.cli import LAZY_COMMANDS, main
+from qa.cli.main import LAZY_COMMANDS, main
 
 HEAVY = ("sklearn", "scipy", "flask", "faster_whisper", "ctranslate2", "onnxruntime", "sqlalchemy", "numpy",
          "openpyxl", "jieba", "pypinyin")
@@ -26,11 +26,11 @@ def _imported_after(code: str) -> list[str]:
 def test_help_lists_every_command_and_imports_none_of_the_heavy_libraries() -> None:
     shown = subprocess.run([str(Path(sys.executable).parent / "qa"), "--help"], capture_output=True, text=True, check=True).stdout
     assert all(f"  {name} " in shown for name in [*LAZY_COMMANDS, "transcribe", "models", "demo"])
-    assert _imported_after("from qa.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass") == []
+    assert _imported_after("from qa.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass") == []
 
 
 def test_scoring_loads_the_scoring_stack_only() -> None:
-    loaded = _imported_after("import qa.scoring.commands")
+    loaded = _imported_after("import qa.cli.scoring")
     assert not {"sklearn", "flask", "faster_whisper", "ctranslate2", "onnxruntime"} & set(loaded)
 
 

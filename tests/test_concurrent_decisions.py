@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from webworld import World, login
 
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, Review, User
-from qa.review import AppealDecided, decide_appeal, file_appeal
+from qa.review.actions import AppealDecided, decide_appeal, file_appeal
 from web.ids import DatabaseInt
 
 JSON = {"Accept": "application/json"}

@@ -14,7 +14,7 @@ from conftest import run_qa
 from sqlalchemy import select, text
 from werkzeug.security import check_password_hash
 
-from qa.cli import main
+from qa.cli.main import main
 from qa.config import Config
 from qa.db.models import Agent, Base, Team, User
 from qa.db.session import Database, alembic_config, current_revision, head_revision, open_database, upgrade

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from qa.config import Config
 from qa.db.models import Appeal, AuditEntry, Call, Job, LearnedModel, PublishedTally, User
 from qa.db.session import open_database
-from qa.demo_month import PER_SAMPLE, months
+from qa.demo_history import PER_SAMPLE, months
 
 
 def test_demo_processes_every_sample_and_prints_accounts(tmp_path: Path, models_dir: Path) -> None:

@@ -17,7 +17,7 @@ from test_browser import SHOTS, Site, browser, serving, signed_in  # noqa: F401 
 
 from qa.config import Config
 from qa.db.models import Appeal, Call, ItemVerdict, LearnedModel
-from qa.demo_month import months
+from qa.demo_history import months
 from qa.tally.actions import live_tally
 from qa.tally.policy import load_policy
 from web.app import create_app

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from conftest import SAMPLES, sample_truth
 
-from qa.audio import load_audio
 from qa.config import AudioConfig
-from qa.diarization.fbank import kaldi_fbank, normalise
-from qa.diarization.mono import diarize_mono
 from qa.modelstore.install import ModelInstallError, _build_onnx_skeleton
 from qa.modelstore.manifest import MANIFEST_DIR, load_manifest
-from qa.types import SpeakerSegment
+from qa.speech.audio import load_audio
+from qa.speech.diarization.fbank import kaldi_fbank, normalise
+from qa.speech.diarization.mono import diarize_mono
+from qa.speech.types import SpeakerSegment
 
 FRAME_S = 0.01
 

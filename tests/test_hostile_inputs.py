@@ -23,11 +23,11 @@ from liveserver import QA, LiveServer, served
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from qa.audio import load_audio
 from qa.config import Config
 from qa.db.models import Call, User
 from qa.db.session import open_database, upgrade
-from qa.store import ingest_file
+from qa.speech.audio import load_audio
+from qa.work.ingest import ingest_file
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from qa.config import Config
 from qa.db.models import Call
 from qa.db.session import Database, open_database
-from qa.store import IngestError, ingest_file
+from qa.work.ingest import IngestError, ingest_file
 
 C03 = SAMPLES / "calls" / "c03_bare_wei.wav"
 KEY = b"0123456789abcdef-the-session-signing-key"

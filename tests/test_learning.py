@@ -18,7 +18,6 @@ from webworld import open_test_database
 
 from qa.config import Config, LearningConfig, ScoringConfig
 from qa.db.models import AuditEntry, Call, ItemVerdict, LearnedModel, User, utcnow
-from qa.jobs import Worker, rescore
 from qa.learning.calibration import create_session, decide
 from qa.learning.examples import labelled_calls, labelled_cases
 from qa.learning.features import ItemCase
@@ -28,8 +27,10 @@ from qa.learning.predict import ACTIVE, refresh_predictions
 from qa.learning.suggestions import suggest_phrases
 from qa.learning.training import LabelledCase, queue_figures, split_latest
 from qa.learning.versions import LearningError, activate, due, request_training, train_if_wanted, train_version
-from qa.review import PermissionDenied
+from qa.review.actions import PermissionDenied
 from qa.scoring.loader import load_rules
+from qa.work.jobs import Worker
+from qa.work.persist import rescore
 
 PER_SAMPLE, CONFIRMED = 8, 72  # 96 variant calls; 24 left awaiting review
 

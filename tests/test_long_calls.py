@@ -14,12 +14,12 @@ import pytest
 from audio_factory import encode, tone
 from conftest import SAMPLES
 
-from qa import pipeline as pipeline_module
-from qa.audio import load_audio
 from qa.config import Config
-from qa.diarization.fbank import kaldi_fbank
-from qa.diarization.mono import diarize_mono
-from qa.peaks import compute_peaks
+from qa.speech import pipeline as pipeline_module
+from qa.speech.audio import load_audio
+from qa.speech.diarization.fbank import kaldi_fbank
+from qa.speech.diarization.mono import diarize_mono
+from qa.speech.peaks import compute_peaks
 
 MINUTES = 20
 

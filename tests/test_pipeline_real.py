@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES, sample_truth
 
-from qa.cli import main
-from qa.metrics import char_edits, true_role_of_word
+from qa.cli.main import main
+from qa.evaluation import char_edits, true_role_of_word
 
 STEREO, MONO = "c03_bare_wei", "c04_no_closing"  # the shortest of each kind
 
@@ -90,8 +90,8 @@ def test_one_voice_throughout_is_kept_flagged_and_unsure(tmp_path: Path, models_
     # The agent's channel of a stereo sample alone, as a mono file: one voice, no second party.
     from audio_factory import encode
 
-    from qa.audio import load_audio
     from qa.config import AudioConfig
+    from qa.speech.audio import load_audio
 
     audio = load_audio(SAMPLES / "calls" / "c01_inbound_good.wav", AudioConfig())
     mono = encode(audio.window()[:1], audio.sample_rate, tmp_path / "agent_only.wav", "pcm_s16le")

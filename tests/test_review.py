@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from webworld import World
 
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, User
-from qa.review import (
+from qa.review.actions import (
     AppealDecided,
     Conflict,
     InvalidAction,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import sample_truth
 
-from qa.jobs import risk_of
-from qa.metrics import transcript_from_truth
+from qa.evaluation import transcript_from_truth
+from qa.review.queue import risk_of
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import load_rules
 

@@ -7,15 +7,15 @@ import json
 import pytest
 from conftest import all_truths, sample_truth
 
-from qa.metrics import transcript_from_truth
+from qa.evaluation import transcript_from_truth
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.patterns import Hit, compile_pattern
 from qa.scoring.schema import ScoringTemplate
 from qa.scoring.scorecard import Scorecard, Verdict, apply_template
 from qa.scoring.text import SearchText
-from qa.transcript import Transcript
-from qa.types import SpeakerSegment, Turn, Word
+from qa.speech.transcript import Transcript
+from qa.speech.types import SpeakerSegment, Turn, Word
 
 Line = tuple[str, float, float, str, float]  # role, start, end, text, recognition probability
 SPEAKERS = {"agent": "A", "customer": "C"}

@@ -9,13 +9,13 @@ import random
 import pytest
 from conftest import all_truths
 
-from qa.metrics import transcript_from_truth
+from qa.evaluation import transcript_from_truth
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.patterns import Phrase, Regex, Searcher, compile_pattern
 from qa.scoring.text import SearchText, TurnPieces
-from qa.transcript import Transcript
-from qa.types import Word
+from qa.speech.transcript import Transcript
+from qa.speech.types import Word
 
 
 def _alone() -> RuleSet:

@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 from qa.config import Config
 from qa.db.models import Call, User
 from qa.db.session import Database
-from qa.store import ingest_file
+from qa.work.ingest import ingest_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on Linux, macOS")]
 

@@ -17,30 +17,23 @@ from click.testing import Result
 from conftest import SAMPLES, run_qa
 from sqlalchemy import func, select, text, update
 
-from qa.asr import ModelMissingError
 from qa.config import Config
 from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Team, Transcript
 from qa.db.session import Database, open_database, upgrade
-from qa.jobs import (
-    Worker,
-    claim_next,
-    requeue_stale,
-    rescore,
-    retry,
-    risk_of,
-    run_job,
-    start_in_thread,
-)
-from qa.pipeline import SpeechPipeline
+from qa.review.queue import risk_of
 from qa.scoring.loader import DEFAULTS_DIR, RuleSet, load_rules
 from qa.scoring.scorecard import Scorecard
-from qa.store import (
+from qa.speech.asr import ModelMissingError
+from qa.speech.pipeline import SpeechPipeline
+from qa.work.ingest import (
     CallMetadata,
     IngestError,
     ingest_file,
     mask_number,
     read_metadata_csv,
 )
+from qa.work.jobs import Worker, claim_next, requeue_stale, retry, run_job, start_in_thread
+from qa.work.persist import rescore
 
 C03 = SAMPLES / "calls" / "c03_bare_wei.wav"  # the shortest real sample: 19.5 s, stereo
 
@@ -508,7 +501,7 @@ def test_a_worker_in_a_thread_processes_new_calls(migrated_db: Database, db_conf
 
 
 def test_sampling_is_reproducible_and_near_the_rate() -> None:
-    from qa.jobs import is_sampled
+    from qa.review.queue import is_sampled
 
     passing = Scorecard(call_id="", audio_sha256="", checklists=[], template={}, facts={}, verdicts=[])
     shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(4000)]

@@ -36,7 +36,7 @@ from tallyworld import Centre
 
 from qa.db.models import Agent, ItemVerdict, User
 from qa.db.session import Database
-from qa.review import InvalidAction, PermissionDenied, decide_appeal, file_appeal
+from qa.review.actions import InvalidAction, PermissionDenied, decide_appeal, file_appeal
 from qa.scoring.loader import load_rules
 from qa.tally.actions import add_entry, changes, live_tally, publish, published, versions
 from qa.tally.period import Month

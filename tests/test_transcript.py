@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from qa.transcript import Transcript, render
-from qa.types import SpeakerSegment, Turn, Word
+from qa.speech.transcript import Transcript, render
+from qa.speech.types import SpeakerSegment, Turn, Word
 
 
 def make() -> Transcript:

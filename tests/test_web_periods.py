@@ -8,7 +8,7 @@ from flask import Flask
 from webworld import World, login
 
 from qa.db.models import Call, User
-from qa.review import confirm_call
+from qa.review.actions import confirm_call
 
 
 def test_reports_open_on_the_latest_period_with_calls(app: Flask, world: World) -> None:

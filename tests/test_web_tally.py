@@ -17,7 +17,7 @@ from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.db.models import ItemVerdict, TallyEntry, User
-from qa.review import decide_appeal, file_appeal
+from qa.review.actions import decide_appeal, file_appeal
 
 PAGES = ["/tally/2026-11", "/tally/2026-11/agents/1", "/tally/2026-11/export.xlsx", "/tally/2026-11/export.csv"]
 

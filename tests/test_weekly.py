@@ -21,7 +21,7 @@ from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.scoring.loader import load_rules
-from qa.weekly import Week, WeekError, weekly_report
+from qa.tally.weekly import Week, WeekError, weekly_report
 
 HELLO, INTRO = "greeting.hello", "greeting.introduce"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from qa.config import Config
 from qa.db.models import Call, Job, Scoring, Transcript
 from qa.db.session import Database
-from qa.store import ingest_file
+from qa.work.ingest import ingest_file
 
 pytestmark = pytest.mark.slow
 CALLS = ["c03_bare_wei", "c04_no_closing", "c05_ni_not_nin"]

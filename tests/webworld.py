@@ -24,10 +24,10 @@ from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import Config, WebConfig
 from qa.db.models import Agent, Call, Team, Transcript, User
 from qa.db.session import Database, open_database, upgrade
-from qa.jobs import store_scorecard  # the worker's own way of storing a scoring
-from qa.metrics import transcript_from_truth
+from qa.evaluation import transcript_from_truth
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
+from qa.work.jobs import store_scorecard  # the worker's own way of storing a scoring
 from web.app import create_app
 
 SAMPLES = REPO_ROOT / "samples"

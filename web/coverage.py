@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from qa.db.models import Agent, Call, ItemVerdict, Scoring, Team, call_time
 from qa.tally.period import Month, month_bounds
 from qa.tally.policy import Period
-from qa.weekly import PROCESSED
+from qa.tally.weekly import PROCESSED
 
 TOP_OVERRIDES = 3
 

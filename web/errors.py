@@ -12,7 +12,7 @@ from flask_babel import format_datetime, format_time, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from qa.review import AppealDecided, Conflict, InvalidAction, PermissionDenied, ReviewError
+from qa.review.actions import AppealDecided, Conflict, InvalidAction, PermissionDenied, ReviewError
 from web import db
 from web.db import db_session
 from web.i18n import APPEAL_LABELS

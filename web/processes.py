@@ -19,7 +19,7 @@ from flask import Flask
 
 from qa.config import Config
 from qa.db.session import Database
-from qa.jobs import work_until_terminated
+from qa.work.jobs import work_until_terminated
 
 SHUTDOWN_WAIT_S = 30  # a web process still answering after this is stopped (gunicorn's graceful_timeout)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
 from qa.db.models import Agent, Call, ItemVerdict, User, call_time
-from qa.review import REVIEWABLE
+from qa.review.actions import REVIEWABLE
 from web.ids import storable
 
 SAMPLED_EVERY = 4  # product default: one sampled passing call after every four risky ones

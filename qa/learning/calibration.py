@@ -18,6 +18,7 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from qa.audit import record
 from qa.db.models import (
     CalibrationCall,
     CalibrationDecision,
@@ -28,7 +29,7 @@ from qa.db.models import (
     User,
     utcnow,
 )
-from qa.review import REVIEWERS, VERDICTS, InvalidAction, PermissionDenied, record
+from qa.review.actions import REVIEWERS, VERDICTS, InvalidAction, PermissionDenied
 from qa.tally.actions import MANAGERS
 
 

@@ -14,7 +14,7 @@ from qa.db.models import CalibrationDecision, Call, ItemVerdict, Review, Transcr
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.training import LabelledCase
 from qa.scoring.loader import RuleSet
-from qa.transcript import Transcript as TranscriptData
+from qa.speech.transcript import Transcript as TranscriptData
 
 BATCH = 200  # calls read per query
 

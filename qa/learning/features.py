@@ -17,7 +17,7 @@ from qa.scoring.loader import RuleSet
 from qa.scoring.schema import Item
 from qa.scoring.scorecard import Verdict
 from qa.scoring.text import SearchText, sound
-from qa.transcript import Transcript
+from qa.speech.transcript import Transcript
 
 FIELD = "\x1f"  # between the item id and the text in a document (no normalised text contains it)
 TURN = SearchText.SEPARATOR

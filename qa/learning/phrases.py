@@ -16,9 +16,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa.audit import record
 from qa.config import Config
 from qa.db.models import PhraseDecision, User
-from qa.review import InvalidAction, PermissionDenied, record
+from qa.review.actions import InvalidAction, PermissionDenied
 from qa.scoring.loader import ChecklistError, checklist_files, load_rules
 
 DECIDERS = ("manager", "admin")

@@ -15,9 +15,9 @@ from qa.db.models import Call, ItemVerdict, LearnedModel, Transcript
 from qa.db.session import Database
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.model import LearnedModels, call_p_wrong, disputes, p_wrong
-from qa.review import REVIEWABLE
+from qa.review.actions import REVIEWABLE
 from qa.scoring.loader import RuleSet
-from qa.transcript import Transcript as TranscriptData
+from qa.speech.transcript import Transcript as TranscriptData
 
 
 def active_version(session: Session) -> int | None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from qa.audit import record
 from qa.config import Config
 from qa.db.models import LearnedModel, PhraseDecision, User, as_utc, utcnow
 from qa.db.session import Database, rows_matched
@@ -21,7 +22,7 @@ from qa.learning.examples import labelled_calls, labelled_cases
 from qa.learning.predict import active_version
 from qa.learning.suggestions import suggest_phrases
 from qa.learning.training import train
-from qa.review import InvalidAction, record
+from qa.review.actions import InvalidAction
 from qa.scoring.loader import RuleSet
 
 TRAINING_STALE_S = 3600  # product default: a training this long without finishing has died

@@ -17,7 +17,7 @@ from qa.scoring.patterns import Hit, Pattern
 from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
 from qa.scoring.scorecard import Evidence, Scorecard, Verdict, apply_template
 from qa.scoring.text import SearchText, TurnPieces
-from qa.transcript import Transcript
+from qa.speech.transcript import Transcript
 
 HOW_TRUST = {"exact": 1.0, "regex": 1.0, "absent": 0.95, "sound": 0.85, "fuzzy": 0.8}
 ABSENCE_TRUST = 0.9  # "not said" is as sure as the recognition of the window searched

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from qa.scoring.text import normalise
-from qa.transcript import Transcript
+from qa.speech.transcript import Transcript
 
 Interval = tuple[float, float]
 MIN_CUT_IN_S = 0.3  # the agent starting this soon after the customer is a simultaneous start

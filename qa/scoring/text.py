@@ -28,7 +28,7 @@ os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 from pypinyin.pinyin_dict import pinyin_dict
 
-from qa.types import Turn
+from qa.speech.types import Turn
 
 if TYPE_CHECKING:
     from qa.scoring.patterns import Searcher

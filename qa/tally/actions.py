@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from qa.audit import record
 from qa.db.models import Agent, Call, PublishedTally, TallyEntry, User
-from qa.review import InvalidAction, PermissionDenied, record
+from qa.review.actions import InvalidAction, PermissionDenied
 from qa.tally.compute import ADJUSTMENT, compute_tally
 from qa.tally.inputs import load_inputs
 from qa.tally.period import Month

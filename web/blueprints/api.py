@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response
 
 from qa.db.models import Call, Job
 from qa.errors import CallError
-from qa.peaks import cached_peaks
-from qa.review import review_version
+from qa.review.actions import review_version
+from qa.speech.peaks import cached_peaks
 from web.db import db_session
 from web.errors import refuse
 from web.i18n import STAGE_LABELS, STATE_LABELS, when

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from qa.db.models import Appeal, ItemVerdict
-from qa.review import REVIEWERS, decide_appeal, file_appeal
+from qa.review.actions import REVIEWERS, decide_appeal, file_appeal
 from web.db import db_session
 from web.queries import users_by_id
 from web.security import call_or_403, roles_required

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from qa.db.models import AuditEntry, Call, ItemVerdict
-from qa.review import REVIEWABLE, REVIEWERS, confirm_call, review_version, score_of, set_verdict
+from qa.review.actions import REVIEWABLE, REVIEWERS, confirm_call, review_version, score_of, set_verdict
 from web.callview import audit_changes, item_views, role_review, turn_views
 from web.db import db_session
 from web.errors import wants_json

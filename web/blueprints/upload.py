@@ -12,9 +12,9 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from qa.jobs import retry as retry_job
-from qa.review import record
-from qa.store import IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
+from qa.audit import record
+from qa.work.ingest import IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
+from qa.work.jobs import retry as retry_job
 from web.db import database, db_session
 from web.security import STAFF, call_or_403, roles_required
 from web.settings import qa_config

@@ -1,0 +1,1 @@
+"""The `qa` command: every command's click code and terminal output (rich) lives here, nowhere below."""

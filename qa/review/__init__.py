@@ -1,0 +1,1 @@
+"""Review: inspectors confirm or correct verdicts and decide appeals; the queue they work from."""
