@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qa.errors import QAError
 from qa.modelstore.manifest import default_models_dir
 
 
@@ -167,8 +168,10 @@ class Config(_Section):
         return candidate if candidate.is_dir() else self.models_dir / self.asr.model
 
 
-class ConfigError(ValueError):
+class ConfigError(QAError, ValueError):
     """The configuration file is unreadable or has a wrong setting."""
+
+    code = "config"
 
 
 def load_config(path: str | Path | None = None) -> Config:

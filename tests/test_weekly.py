@@ -21,7 +21,8 @@ from webworld import app_for_tests, login, open_test_database
 
 from qa.config import Config
 from qa.scoring.loader import load_rules
-from qa.tally.weekly import Week, WeekError, weekly_report
+from qa.tally.period import Week, WeekError
+from qa.tally.weekly import weekly_report
 
 HELLO, INTRO = "greeting.hello", "greeting.introduce"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

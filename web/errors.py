@@ -1,5 +1,6 @@
-"""Refusals as the user sees them: review errors and HTTP errors become a translated message, as
-JSON for scripts and as a page for people."""
+"""Refusals as the user sees them: the product's errors (QAError, review refusals among them) and
+HTTP errors become a translated message, as JSON for scripts and as a page for people; the one
+place the web app turns them into words."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from flask_babel import format_datetime, format_time, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from qa.errors import QAError
 from qa.review.actions import AppealDecided, Conflict, InvalidAction, PermissionDenied, ReviewError
 from web import db
 from web.db import db_session
 from web.i18n import APPEAL_LABELS
 
-STATUS = ((PermissionDenied, 403), (Conflict, 409), (InvalidAction, 400))
+# A kind not listed is 400 (what was sent cannot be used); what is missing on the server (a model,
+# Celery: the kinds that are RuntimeErrors) is 503.
+STATUS = ((PermissionDenied, 403), (Conflict, 409), (InvalidAction, 400), (RuntimeError, 503))
 MESSAGES = {
     "not_reviewer": lazy_gettext("Only inspectors and managers review calls."),
     "not_reviewable": lazy_gettext("This call is no longer awaiting review."),
@@ -72,7 +76,7 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def review_message(error: ReviewError) -> str:
+def error_message(error: QAError) -> str:
     if isinstance(error, AppealDecided):
         return gettext("%(by)s already decided this appeal (%(state)s) at %(time)s; nothing was changed.",
                        by=error.params["by"], state=str(APPEAL_LABELS.get(error.params["state"], error.params["state"])),
@@ -98,7 +102,7 @@ def form_action() -> Iterator[Outcome]:
         with db_session().begin_nested():
             yield outcome
     except ReviewError as error:
-        flash(review_message(error), "error")
+        flash(error_message(error), "error")
         outcome.refused = True
 
 
@@ -108,9 +112,11 @@ def refuse(status: int, message: str) -> tuple[Response | str, int]:
     return render_template("error.html", status=status, message=message), status
 
 
-def _review_error(error: ReviewError) -> tuple[Response | str, int]:
+def _product_error(error: QAError) -> tuple[Response | str, int]:
+    """A refusal or any other error of the product's that a request ran into, with the status of its
+    kind (STATUS), in the user's language where its code has a message."""
     db.restart()  # nothing of the refused action is kept, and the page can still load the user
-    return refuse(next(status for kind, status in STATUS if isinstance(error, kind)), review_message(error))
+    return refuse(next((status for kind, status in STATUS if isinstance(error, kind)), 400), error_message(error))
 
 
 def _csrf_error(_error: CSRFError) -> tuple[Response | str, int]:
@@ -124,6 +130,6 @@ def _http_error(error: HTTPException) -> tuple[Response | str, int] | HTTPExcept
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ReviewError, _review_error)
+    app.register_error_handler(QAError, _product_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

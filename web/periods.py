@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qa.db.models import Call, as_utc, call_time
-from qa.tally.period import Month, current_month, month_of
+from qa.tally.period import Month, Week, current_month, current_week, month_of
 from qa.tally.policy import Period
-from qa.tally.weekly import PROCESSED, Week, current_week
+from qa.tally.weekly import PROCESSED
 
 
 def latest_call(session: Session, confirmed: bool) -> datetime | None:

@@ -27,7 +27,6 @@ def progress_bar() -> Progress:
 def transcribe_each(config: Config, paths: list[Path]) -> Iterator[tuple[Path, Transcript | None]]:
     """Transcribe files one by one under a progress bar; a file that fails is reported in one
     line and yields None, and the batch goes on."""
-    from qa.speech.asr import ModelMissingError
     from qa.speech.pipeline import SpeechPipeline
 
     pipeline = SpeechPipeline(config)
@@ -40,8 +39,6 @@ def transcribe_each(config: Config, paths: list[Path]) -> Iterator[tuple[Path, T
             except CallError as exc:
                 progress.console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
                 transcript = None
-            except ModelMissingError as exc:
-                raise click.ClickException(str(exc)) from exc
             yield path, transcript
             progress.advance(task)
 

@@ -20,7 +20,6 @@ from qa.learning.agreement import ItemAgreement, month_agreement
 from qa.learning.phrases import decide_phrase
 from qa.learning.predict import refresh_predictions
 from qa.learning.versions import activate, get_version, summary, train_version
-from qa.review.actions import ReviewError
 from qa.spreadsheet import csv_row
 
 COLUMNS = ("item", "name", "area", "reviewed", "overridden", "agreement", "precision", "recall",
@@ -115,8 +114,6 @@ def train_command(config: Config, until: datetime | None) -> None:
         if row.active:
             click.echo(f"version {row.version} is active; {refresh_predictions(database, rules)} calls awaiting "
                        "review predicted")
-    except ReviewError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         database.dispose()
     _print_version(row)
@@ -146,8 +143,6 @@ def show(config: Config, version: int) -> None:
     database = open_database(config)
     try:
         _print_version(get_version(database, version))
-    except ReviewError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         database.dispose()
 
@@ -166,8 +161,6 @@ def activate_command(config: Config, version: int | None, deactivate: bool) -> N
         with database.session() as session:
             activate(session, version)
         predicted = refresh_predictions(database, rules_or_exit(config))
-    except ReviewError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         database.dispose()
     click.echo(f"version {version} is active; {predicted} calls awaiting review predicted" if version
@@ -195,12 +188,7 @@ def suggestions(config: Config) -> None:
 
 def _decide(config: Config, item: str, phrase: str, accept: bool) -> None:
     with config_session(config) as session:
-        try:
-            decision = decide_phrase(session, config, None, item, phrase, accept)
-        except ReviewError as exc:
-            session.rollback()
-            raise click.ClickException(str(exc)) from exc
-        note = decision.note
+        note = decide_phrase(session, config, None, item, phrase, accept).note
     click.echo(f"“{phrase}” added to {item} ({note}); re-score the calls awaiting review with `qa rescore`"
                if accept else f"“{phrase}” for {item} rejected; it will not be suggested again")
 

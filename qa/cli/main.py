@@ -14,7 +14,8 @@ from typing import cast
 
 import click
 
-from qa.config import ConfigError, load_config
+from qa.config import load_config
+from qa.errors import QAError
 
 # name: (module, attribute, the command's one-line summary)
 LAZY_COMMANDS = {
@@ -70,6 +71,14 @@ class LazyGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; any error of the product's that reaches here ends it with its message
+        (exit code 1), the one place the command line turns them into words."""
+        try:
+            return super().invoke(ctx)
+        except QAError as exc:
+            raise click.ClickException(str(exc)) from exc
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the table's summaries, importing nothing."""
         rows = [(name, LAZY_COMMANDS[name][2] if name in LAZY_COMMANDS else self.commands[name].get_short_help_str(limit=1000))
@@ -93,7 +102,4 @@ def _short_help(text: str, limit: int) -> str:
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """客服通话质检 — call-centre quality assurance: transcribe, diarize and score recorded calls."""
-    try:
-        ctx.obj = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    ctx.obj = load_config(config_path)

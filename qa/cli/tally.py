@@ -17,7 +17,6 @@ from qa.cli.scoring import rules_or_exit
 from qa.config import Config
 from qa.db.models import Agent
 from qa.db.session import open_database
-from qa.review.actions import ReviewError
 from qa.tally.actions import add_entry, digest, live_tally, publish, published, versions
 from qa.tally.compute import ADJUSTMENT
 from qa.tally.export import TABLES, write_csv, write_xlsx
@@ -146,10 +145,7 @@ def rank(config: Config, month: str | None, do_publish: bool, note: str, policy:
         if unranked:
             console.print(f"未排名（确认通话少于 {loaded.policy.ranking.min_calls} 通）：{'、'.join(unranked)}")
         if do_publish:
-            try:
-                row = publish(session, loaded, chosen, None, note)
-            except ReviewError as exc:
-                raise click.ClickException(str(exc)) from exc
+            row = publish(session, loaded, chosen, None, note)
             console.print(f"已发布 {chosen} 第 {row.version} 版（{row.policy}）。")
         for v in versions(session, chosen):
             console.print(f"v{v.version}  {v.published_at:%Y-%m-%d %H:%M} UTC  {v.publisher}  {v.note}")
@@ -218,10 +214,7 @@ def entry_add(config: Config, month: str | None, agent_code: str, kind: str, qua
         agent = session.scalars(select(Agent).where(Agent.code == agent_code)).first()
         if agent is None:
             raise click.ClickException(f"no agent {agent_code!r}")
-        try:
-            row = add_entry(session, loaded, None, agent, chosen, kind, note, quantity, points, yuan, call_id)
-        except ReviewError as exc:
-            raise click.ClickException(str(exc)) from exc
+        row = add_entry(session, loaded, None, agent, chosen, kind, note, quantity, points, yuan, call_id)
         click.echo(f"recorded entry {row.id}: {agent_code} {chosen} {kind} ×{row.quantity}")
 
 

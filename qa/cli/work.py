@@ -194,8 +194,6 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
     instead of looking at the database, so workers on other machines share the load
     (docs/operators.md: scale-out); --once still takes the queued jobs straight from the database.
     """
-    from qa.speech.asr import ModelMissingError
-    from qa.work.celery_queue import CeleryMissingError
     from qa.work.jobs import Worker
 
     if stale_after is not None:
@@ -240,8 +238,6 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
                 run_celery_worker(runner)  # Celery handles SIGTERM the same way: the current call ends first
             else:
                 processed = runner.run(stop_when_idle=once)
-        except (CeleryMissingError, ModelMissingError) as exc:
-            raise click.ClickException(str(exc)) from exc
         except KeyboardInterrupt:
             raise click.Abort() from None
     if once:

@@ -18,6 +18,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from qa.errors import QAError
+
 _STORAGE_DTYPES: dict[str, np.dtype] = {
     "DoubleStorage": np.dtype("<f8"),
     "FloatStorage": np.dtype("<f4"),
@@ -31,8 +33,10 @@ _STORAGE_DTYPES: dict[str, np.dtype] = {
 }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(QAError, ValueError):
     """The file is not a PyTorch zip checkpoint this reader understands."""
+
+    code = "checkpoint"
 
 
 class _StorageType:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.bundled import in_checkout, user_data_dir
+from qa.errors import QAError
 from qa.files import sha256_of
 from qa.modelstore.manifest import (
     MANIFEST_DIR,
@@ -25,8 +26,10 @@ from qa.modelstore.manifest import (
 )
 
 
-class ModelInstallError(RuntimeError):
+class ModelInstallError(QAError, RuntimeError):
     """A wheel or a built file does not match the manifest."""
+
+    code = "model_install"
 
 
 def default_cache_dir() -> Path:

@@ -16,9 +16,13 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from qa.errors import QAError
 
-class WeightsError(ValueError):
+
+class WeightsError(QAError, ValueError):
     """The state dict does not supply exactly what the skeleton expects."""
+
+    code = "weights"
 
 
 def _is_hole(tensor: onnx.TensorProto) -> bool:

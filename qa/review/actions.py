@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from qa.audit import record
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, Review, User, utcnow
 from qa.db.session import rows_matched
+from qa.errors import QAError
 from qa.scoring.schema import ScoringTemplate
 from qa.scoring.scorecard import Scorecard, Verdict, apply_template
 
@@ -30,13 +31,11 @@ REVIEWABLE = ("scored", "in_review")
 FLIPPED = {"fail": "pass", "pass": "fail"}
 
 
-class ReviewError(Exception):
+class ReviewError(QAError):
     """A refused review action; `code` names the reason, `params` fill its message."""
 
     def __init__(self, code: str, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params
+        super().__init__(message, code=code, **params)
 
 
 class PermissionDenied(ReviewError):

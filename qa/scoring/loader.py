@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from qa.errors import QAError
 from qa.scoring.context import PATTERN_CONDITIONS
 from qa.scoring.patterns import Pattern, PatternError, Searcher, compile_pattern
 from qa.scoring.schema import Checklist, Item, ScoringTemplate
@@ -23,8 +24,10 @@ TEMPLATE_FILE = "scoring.yaml"
 PATTERN_FIELDS = {"match": None, "unless_before": True, "before": True, "after": True}
 
 
-class ChecklistError(ValueError):
+class ChecklistError(QAError, ValueError):
     """One or more problems in checklist files; str() lists them one per line."""
+
+    code = "checklist"
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))

@@ -25,6 +25,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import partial_ratio_alignment
 
+from qa.errors import QAError
 from qa.scoring.text import SEPARATOR, SearchText, normalise, sound
 
 try:  # the regex parser (Python 3.11 onwards), to see what every match of a regex holds
@@ -54,8 +55,10 @@ def _order(hit: Hit) -> tuple[int, int, int]:
     return hit.start, _RANK[hit.how], -hit.end
 
 
-class PatternError(ValueError):
+class PatternError(QAError, ValueError):
     """A pattern in a checklist is malformed; `path` says where inside the item's `match`."""
+
+    code = "pattern"
 
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)

@@ -17,6 +17,7 @@ import opencc
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from qa.config import AsrConfig
+from qa.errors import QAError
 from qa.speech.types import Word
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class Recognition:
     dropped: list[DroppedWord]
 
 
-class ModelMissingError(RuntimeError):
+class ModelMissingError(QAError, RuntimeError):
     """A model directory is absent or incomplete; says how to build it."""
+
+    code = "model_missing"
 
 
 @dataclass(frozen=True)

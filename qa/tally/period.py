@@ -1,21 +1,26 @@
-"""Months as the centre counts them: local time in the policy's time zone, calendar months or
-months that close on a given day. A call belongs to the month in which it started."""
+"""The periods the centre counts in, one module for both kinds. Months (the tally's): local time in
+the policy's time zone, calendar months or months that close on a given day; a call belongs to the
+month in which it started. Weeks (the weekly report's): ISO weeks, Monday to Monday local time."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from qa.errors import QAError
 from qa.tally.policy import Period
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 WINDOW_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
-class MonthError(ValueError):
+class MonthError(QAError, ValueError):
     """A month that is not written YYYY-MM."""
+
+    code = "month"
 
 
 @dataclass(frozen=True, order=True)
@@ -69,3 +74,50 @@ def month_of(moment: datetime, period: Period) -> Month:
 
 def current_month(period: Period, now: datetime | None = None) -> Month:
     return month_of(now or datetime.now(UTC), period)
+
+
+class WeekError(QAError, ValueError):
+    """Not a week written as YYYY-Www."""
+
+    code = "week"
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    year: int
+    week: int
+
+    @classmethod
+    def parse(cls, text: str) -> Week:
+        match = WEEK.match(text.strip())
+        if not match:
+            raise WeekError(f"{text!r}: write the week as YYYY-Www, e.g. 2026-W47")
+        try:
+            date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError as exc:
+            raise WeekError(f"{text!r}: no such week") from exc
+        return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def of(cls, day: date) -> Week:
+        year, week, _ = day.isocalendar()
+        return cls(year, week)
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def monday(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    def shift(self, weeks: int) -> Week:
+        return Week.of(self.monday + timedelta(weeks=weeks))
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """[Monday 00:00, next Monday 00:00) local time, in UTC."""
+        start = datetime.combine(self.monday, time.min, zone)
+        return start.astimezone(UTC), (start + timedelta(weeks=1)).astimezone(UTC)
+
+
+def current_week(zone: ZoneInfo, now: datetime | None = None) -> Week:
+    return Week.of((now or datetime.now(UTC)).astimezone(zone).date())

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from qa.errors import QAError
 from qa.scoring.schema import Area, check_bands
 from qa.yamlfile import parse_model_file, problem_at
 
@@ -26,8 +27,10 @@ TieBreak = Literal["fewer_fatal", "more_calls", "higher_median", "fewer_failed_i
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
-class PolicyError(ValueError):
+class PolicyError(QAError, ValueError):
     """One or more problems in a policy file; str() lists them one per line."""
+
+    code = "policy"
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))

@@ -10,10 +10,9 @@ confirmed is shown beside).
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -23,59 +22,12 @@ from sqlalchemy.orm import Session
 
 from qa.db.models import Agent, Call, ItemVerdict, Team, call_time
 from qa.spreadsheet import append_table
+from qa.tally.period import Week
 
 PROCESSED = ("scored", "in_review", "confirmed")
 TOP_ITEMS = 10  # product defaults: how much of the week the report lists
 TOP_AGENTS = 10
 EXAMPLES = 3
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-
-
-class WeekError(ValueError):
-    """Not a week written as YYYY-Www."""
-
-
-@dataclass(frozen=True, order=True)
-class Week:
-    year: int
-    week: int
-
-    @classmethod
-    def parse(cls, text: str) -> Week:
-        match = WEEK.match(text.strip())
-        if not match:
-            raise WeekError(f"{text!r}: write the week as YYYY-Www, e.g. 2026-W47")
-        try:
-            date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        except ValueError as exc:
-            raise WeekError(f"{text!r}: no such week") from exc
-        return cls(int(match[1]), int(match[2]))
-
-    @classmethod
-    def of(cls, day: date) -> Week:
-        year, week, _ = day.isocalendar()
-        return cls(year, week)
-
-    def __str__(self) -> str:
-        return f"{self.year}-W{self.week:02d}"
-
-    @property
-    def monday(self) -> date:
-        return date.fromisocalendar(self.year, self.week, 1)
-
-    def shift(self, weeks: int) -> Week:
-        return Week.of(self.monday + timedelta(weeks=weeks))
-
-    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """[Monday 00:00, next Monday 00:00) local time, in UTC."""
-        start = datetime.combine(self.monday, time.min, zone)
-        return start.astimezone(UTC), (start + timedelta(weeks=1)).astimezone(UTC)
-
-
-def current_week(zone: ZoneInfo, now: datetime | None = None) -> Week:
-    return Week.of((now or datetime.now(UTC)).astimezone(zone).date())
-
-
 @dataclass
 class Deduction:
     """One checklist item failed in the week."""

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa.config import Config
+from qa.errors import QAError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -27,8 +28,10 @@ log = logging.getLogger(__name__)
 TASK = "qa.process_next"
 
 
-class CeleryMissingError(RuntimeError):
+class CeleryMissingError(QAError, RuntimeError):
     """jobs.queue is celery but Celery is not installed."""
+
+    code = "celery_missing"
 
 
 @lru_cache(maxsize=4)

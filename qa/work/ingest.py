@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from qa.config import Config
 from qa.db.models import Agent, Call, Job, Team
 from qa.db.session import Database
+from qa.errors import QAError
 from qa.files import AUDIO_SUFFIXES
 from qa.work.celery_queue import announce
 
@@ -66,13 +67,17 @@ TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d%H%M%S")  # beside
 LENGTH_LIMITS = {"agent_code": 50, "agent_name": 100, "team": 100}  # the database columns' sizes
 
 
-class IngestError(ValueError):
+class IngestError(QAError, ValueError):
     """A recording could not be stored (unreadable, empty, or refused: a link, not a regular file,
     a data directory file); the message is one line."""
 
+    code = "ingest"
 
-class MetadataError(ValueError):
+
+class MetadataError(QAError, ValueError):
     """A metadata value cannot be used; the message says which and why."""
+
+    code = "metadata"
 
 
 @dataclass(frozen=True)

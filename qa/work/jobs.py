@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from qa.config import Config
 from qa.db.models import Call, Job, Transcript, utcnow
 from qa.db.session import Database, open_database, rows_matched
-from qa.errors import CallError
+from qa.errors import CallError, QAError
 from qa.learning.predict import active_version, predict_new_scoring, refresh_predictions
 from qa.learning.versions import train_if_wanted
 from qa.scoring.engine import score_transcript
@@ -53,8 +53,10 @@ UNKNOWN = object()  # a worker that has just started does not know which version
 OnUpdate = Callable[[Job, Call], None]
 
 
-class JobLost(Exception):
+class JobLost(QAError):
     """This worker's claim on a job is no longer valid: it was requeued as stale and claimed again."""
+
+    code = "job_lost"
 
 
 def claim_next(db: Database, worker_name: str) -> Job | None:

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, redirect, render_template, send_file, url_fo
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from qa.tally.weekly import Week, WeekError, WeeklyReport, weekly_report, write_weekly_xlsx
+from qa.tally.period import Week, WeekError
+from qa.tally.weekly import WeeklyReport, weekly_report, write_weekly_xlsx
 from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
 from web.periods import latest_week

@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 
 from qa.config import DiarizationConfig
+from qa.errors import QAError
 from qa.speech.types import SpeakerSegment
 
 
-class PyannoteUnavailableError(RuntimeError):
+class PyannoteUnavailableError(QAError, RuntimeError):
     """pyannote.audio is not installed or no local pipeline is configured."""
+
+    code = "pyannote_unavailable"
 
 
 @lru_cache(maxsize=1)
