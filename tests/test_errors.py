@@ -41,7 +41,7 @@ def test_the_command_line_ends_with_the_errors_message(tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "unknown model 'no-such-model'" in unknown.output
 
 
-def test_the_web_app_answers_with_the_errors_message(app: Flask) -> None:  # noqa: F811
+def test_the_web_app_answers_with_the_errors_message(app: Flask) -> None:
     @app.route("/api/month-of/<text>")
     @app.route("/month-of/<text>")
     def month_of(text: str) -> str:
