@@ -133,7 +133,7 @@ def fill(db: Database, config: Config, rules: RuleSet, samples: list[Sample], ca
                              for call, sample in batch])
             for call, sample in batch:
                 sample.card.call_id, sample.card.audio_sha256 = str(call.id), call.sha256
-                store_scorecard(session, call, sample.card, rules, config.web.review_sample_rate)
+                store_scorecard(session, call, sample.card, rules, config.review.sample_rate)
             session.flush()
             for call, _sample in batch:
                 if rng.random() < CONFIRMED_SHARE:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from qa.errors import QAError
 from qa.modelstore.manifest import default_models_dir
@@ -127,6 +127,11 @@ class SignInConfig(_Section):
     window_minutes: float = Field(default=15.0, gt=0)
 
 
+class ReviewConfig(_Section):
+    sample_rate: float = Field(
+        default=0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")
+
+
 class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 5000
@@ -135,10 +140,7 @@ class WebConfig(_Section):
         "processed by a process of their own (product default 1: enough for a few reviewers; see docs/operators.md)")
     secret_key: str | None = Field(
         default=None, description="session signing key; default: a random key kept in data_dir")
-    review_sample_rate: float = Field(
-        default=0.1, ge=0, le=1, description="share of passing calls drawn into the inspector queue (product default)")
     default_locale: Literal["zh", "en"] = "zh"
-    timezone: str = Field(default="Asia/Shanghai", description="time zone dates are shown in")
     secure_cookies: bool = Field(default=False, description="send the session cookie over HTTPS only (set behind TLS)")
     session_hours: float = Field(
         default=10.0, gt=0, description="a sign-in lasts at most this long (product default: a working day); "
@@ -150,6 +152,9 @@ class Config(_Section):
     models_dir: Path = Field(default_factory=default_models_dir)
     data_dir: Path = Field(default=Path("data"), description="database, uploaded audio and keys ($QA_DATA_DIR)")
     database_url: str | None = Field(default=None, description="any SQLAlchemy URL; default: SQLite in data_dir")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="the centre's time zone: dates are shown in it, metadata times without "
+        "an offset are read in it, weeks are counted in it")
     audio: AudioConfig = Field(default_factory=AudioConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)
     diarization: DiarizationConfig = Field(default_factory=DiarizationConfig)
@@ -158,7 +163,30 @@ class Config(_Section):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     tally: TallyConfig = Field(default_factory=TallyConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_from_web(cls, data: Any) -> Any:
+        """Settings files written before these left the web section still load: web.timezone is
+        `timezone`, web.review_sample_rate is review.sample_rate."""
+        web = data.get("web") if isinstance(data, dict) else None
+        if not isinstance(web, dict) or not {"timezone", "review_sample_rate"} & web.keys():
+            return data
+        data, web = dict(data), dict(web)
+        moved = {"timezone": ("timezone",), "review_sample_rate": ("review", "sample_rate")}
+        for old, new in moved.items():
+            if old not in web:
+                continue
+            section = data
+            for key in new[:-1]:
+                section = data[key] = dict(data.get(key) or {})
+            if new[-1] in section:
+                raise ValueError(f"web.{old} is the older name of {'.'.join(new)}: set only {'.'.join(new)}")
+            section[new[-1]] = web.pop(old)
+        data["web"] = web
+        return data
 
     def database(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'qa.db').resolve()}"

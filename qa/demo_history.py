@@ -217,7 +217,7 @@ def train_model(db: Database, config: Config, rules: RuleSet) -> int | None:
 def build_history(db: Database, config: Config, rules: RuleSet, loaded: LoadedPolicy,
                   say: Callable[[str], None]) -> None:
     """Every step of the history, each skipping what is already there."""
-    calls = demo_calls(ZoneInfo(config.web.timezone))
+    calls = demo_calls(ZoneInfo(config.timezone))
     with db.session() as session:
         stored = store_calls(session, rules, calls)
     with db.session() as session:

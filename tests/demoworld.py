@@ -23,7 +23,7 @@ def build_demo(config: Config) -> World:
     config, db = open_test_database(config)
     world = World(config, db, load_rules())
     sheet = read_metadata_csv(SAMPLES / "metadata.csv")
-    zone = ZoneInfo(config.web.timezone)
+    zone = ZoneInfo(config.timezone)
     with db.session() as session:
         for row in sheet.rows.values():
             team = session.scalar(select(Team).where(Team.name == row.team)) or Team(name=row.team)

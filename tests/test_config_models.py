@@ -40,6 +40,19 @@ def test_bad_settings_are_named(tmp_path: Path, text: str, expected: str) -> Non
         load_config(path)
 
 
+def test_settings_that_left_the_web_section_are_read_under_their_older_names_too(tmp_path: Path) -> None:
+    path = tmp_path / "qa.yaml"
+    path.write_text("timezone: Asia/Urumqi\nreview:\n  sample_rate: 0.25\n", encoding="utf-8")
+    config = load_config(path)
+    assert (config.timezone, config.review.sample_rate) == ("Asia/Urumqi", 0.25)
+    path.write_text("web:\n  timezone: Asia/Urumqi\n  review_sample_rate: 0.25\n  port: 5001\n", encoding="utf-8")
+    config = load_config(path)
+    assert (config.timezone, config.review.sample_rate, config.web.port) == ("Asia/Urumqi", 0.25, 5001)
+    path.write_text("timezone: Asia/Urumqi\nweb:\n  timezone: Asia/Shanghai\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="web.timezone is the older name of timezone"):
+        load_config(path)
+
+
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")

@@ -56,7 +56,7 @@ def create_app(config: Config, database: Database | None = None) -> Flask:
     db.init_app(app, database or open_database(config))
     csrf.init_app(app)
     login_manager.init_app(app)
-    i18n.init_app(app, config.web.default_locale, config.web.timezone)
+    i18n.init_app(app, config.web.default_locale, config.timezone)
     errors.init_app(app)
     headers.init_app(app)
     for blueprint in (auth.bp, queue.bp, calls.bp, upload.bp, appeals.bp, scorecard.bp, tally.bp, agreement.bp,

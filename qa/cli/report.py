@@ -20,14 +20,14 @@ def report() -> None:
 
 
 @report.command("weekly")
-@click.option("--week", help="ISO week as YYYY-Www, e.g. 2026-W47 (default: the current week, web.timezone).")
+@click.option("--week", help="ISO week as YYYY-Www, e.g. 2026-W47 (default: the current week, timezone).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the report as XLSX here.")
 @click.pass_obj
 def weekly(config: Config, week: str | None, out: Path | None) -> None:
     """The week's most frequent deductions with example calls, the agents most affected, the
     training focus, and the trend against the previous week (every processed call, with the
     inspectors' verdicts where given)."""
-    zone = ZoneInfo(config.web.timezone)
+    zone = ZoneInfo(config.timezone)
     try:
         chosen = Week.parse(week) if week else current_week(zone)
     except WeekError as exc:

@@ -258,7 +258,7 @@ def rescore(config: Config, call_ids: tuple[int, ...]) -> None:
 
     rules = rules_or_exit(config)
     with connected(config) as database:
-        done = rescore_calls(database, rules, list(call_ids) or None, config.web.review_sample_rate)
+        done = rescore_calls(database, rules, list(call_ids) or None, config.review.sample_rate)
     skipped = sorted(set(call_ids) - set(done))
     click.echo(f"re-scored {len(done)} call(s)"
                + (f"; not re-scored (confirmed, unprocessed or unknown): {skipped}" if skipped else ""))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 
-from qa.config import WebConfig
+from qa.config import ReviewConfig
 from qa.scoring.scorecard import Scorecard
 
 # Inspector queue order (calls.risk, highest first), in tiers that never overlap; see risk_of.
 FATAL_RISK = 10_000.0
 RISK_PER_POINT = 10.0
 MAX_DOUBT_RISK = 9.99
-DEFAULT_SAMPLE_RATE = WebConfig().review_sample_rate
+DEFAULT_SAMPLE_RATE = ReviewConfig().sample_rate
 
 
 def risk_of(card: Scorecard, review_below: float) -> float:

@@ -88,7 +88,7 @@ class CallMetadata:
     agent_name: str = ""
     team: str = ""
     direction: str | None = None  # inbound | outbound | None: inferred when scoring
-    started_at: datetime | None = None  # as written; without an offset it is the centre's time (web.timezone)
+    started_at: datetime | None = None  # as written; without an offset it is the centre's time (timezone)
     customer_number: str = ""  # as given; only the masked form is stored
     satisfaction: str | None = None  # satisfied | neutral | unsatisfied | None: not surveyed
     source: str = ""
@@ -381,13 +381,13 @@ def ingest_file(db: Database, config: Config, path_or_stream: str | Path | IO[by
 
     `metadata` is the CSV row for this file, if any; without it the file name pattern is tried,
     and without that the call is stored without an agent (the message says so). A start time
-    without a UTC offset is in the centre's time zone (web.timezone); it is stored in UTC. The audio is
+    without a UTC offset is in the centre's time zone (timezone); it is stored in UTC. The audio is
     not checked here: a file that is not audio fails its processing job with the reason.
     """
     name = safe_name(original_name)
     metadata = metadata or metadata_from_name(name)
     if metadata and metadata.started_at and metadata.started_at.tzinfo is None:
-        metadata = replace(metadata, started_at=metadata.started_at.replace(tzinfo=ZoneInfo(config.web.timezone)))
+        metadata = replace(metadata, started_at=metadata.started_at.replace(tzinfo=ZoneInfo(config.timezone)))
     temp, sha = _receive(config, path_or_stream)
     suffix = Path(name).suffix.lower()
     relative = f"audio/{sha[:2]}/{sha}{suffix if suffix in AUDIO_SUFFIXES else ''}"

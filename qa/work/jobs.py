@@ -160,7 +160,7 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
             _fenced(session, job, state="done", stage="done", progress=1.0, finished_at=utcnow())
             scored = session.get_one(Call, call.id)
             session.add(Transcript(call_id=scored.id, data=transcript.to_dict()))
-            store_scorecard(session, scored, card, rules, config.web.review_sample_rate)
+            store_scorecard(session, scored, card, rules, config.review.sample_rate)
             predict_new_scoring(session, scored, transcript, rules)
             scored.duration, scored.state, scored.error = transcript.audio["duration"], "scored", ""
         call = scored

@@ -23,7 +23,7 @@ bp = Blueprint("queue", __name__)
 def index() -> str:
     session = db_session()
     filters = QueueFilters.from_args(request.args)
-    zone = ZoneInfo(qa_config().web.timezone)
+    zone = ZoneInfo(qa_config().timezone)
     page = paginate(session, queue_statement(filters, zone), form_int("page", 1),
                     count=queue_count(filters, zone))
     return render_template(

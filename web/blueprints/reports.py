@@ -26,7 +26,7 @@ def _report(week: str) -> WeeklyReport:
         chosen = Week.parse(week)
     except WeekError:
         abort(404)
-    return weekly_report(db_session(), chosen, ZoneInfo(qa_config().web.timezone))
+    return weekly_report(db_session(), chosen, ZoneInfo(qa_config().timezone))
 
 
 def deductions_chart(report: WeeklyReport) -> Chart:
@@ -43,7 +43,7 @@ def deductions_chart(report: WeeklyReport) -> Chart:
 @bp.get("/weekly")
 @roles_required(*STAFF)
 def weekly_index() -> Response:
-    return redirect(url_for("reports.weekly", week=str(latest_week(db_session(), ZoneInfo(qa_config().web.timezone)))))
+    return redirect(url_for("reports.weekly", week=str(latest_week(db_session(), ZoneInfo(qa_config().timezone)))))
 
 
 @bp.get("/weekly/<week>")
@@ -51,7 +51,7 @@ def weekly_index() -> Response:
 def weekly(week: str) -> str:
     report = _report(week)
     return render_template("weekly.html", report=report, chart=deductions_chart(report),
-                           latest=latest_week(db_session(), ZoneInfo(qa_config().web.timezone)))
+                           latest=latest_week(db_session(), ZoneInfo(qa_config().timezone)))
 
 
 @bp.get("/weekly/<week>.xlsx")

@@ -57,7 +57,7 @@ def agent(agent_id: int) -> str:
     if person is None:
         abort(404)
     session = db_session()
-    months = monthly_scores(session, agent_id, ZoneInfo(qa_config().web.timezone))
+    months = monthly_scores(session, agent_id, ZoneInfo(qa_config().timezone))
     chart = trend_chart(
         [Point(m.label, m.average, number(m.average), gettext("%(month)s: %(score)s (%(calls)d calls)",
                                                                month=m.label, score=number(m.average), calls=m.calls))
