@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa.access import REVIEWABLE, CallState
 from qa.audit import record
 from qa.bundled import bundled
 from qa.config import Config
@@ -33,9 +34,10 @@ from qa.db.session import Database
 from qa.evaluation import transcript_from_truth
 from qa.learning.predict import refresh_predictions
 from qa.learning.versions import LearningError, train_version
-from qa.review.actions import REVIEWABLE, confirm_call, decide_appeal, file_appeal, review_version, set_verdict
+from qa.review.actions import confirm_call, decide_appeal, file_appeal, review_version, set_verdict
 from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet
+from qa.scoring.scorecard import VerdictValue
 from qa.tally.actions import publish, published
 from qa.tally.period import Month
 from qa.tally.policy import LoadedPolicy
@@ -123,7 +125,7 @@ def store_calls(session: Session, rules: RuleSet, calls: list[DemoCall]) -> int:
         card = score_transcript(transcript, rules, data["direction"])
         call = Call(sha256=demo.sha256, audio_path="", original_name=f"{data['call_id']} ({MARK})",
                     agent=_agent(session, data["agent_id"]), direction=data["direction"], started_at=demo.started_at,
-                    duration=data["duration"], state="scored")
+                    duration=data["duration"], state=CallState.SCORED)
         session.add(call)
         session.flush()
         session.add(Transcript(call_id=call.id, data=transcript.to_dict()))
@@ -162,8 +164,8 @@ def review_calls(session: Session, rules: RuleSet, calls: list[DemoCall]) -> int
 
 def _appealable(session: Session, agent: User) -> list[ItemVerdict]:
     return list(session.scalars(
-        select(ItemVerdict).join(Call).where(Call.agent_id == agent.agent_id, Call.state == "confirmed",
-                                            ItemVerdict.final_verdict == "fail", ItemVerdict.fatal.is_(False))
+        select(ItemVerdict).join(Call).where(Call.agent_id == agent.agent_id, Call.state == CallState.CONFIRMED,
+                                            ItemVerdict.final_verdict == VerdictValue.FAIL, ItemVerdict.fatal.is_(False))
         .order_by(Call.started_at, ItemVerdict.position)))
 
 

@@ -17,9 +17,9 @@ from qa.review.actions import (
     decide_appeal,
     file_appeal,
     review_version,
-    score_of,
     set_verdict,
 )
+from qa.scoring.scorecard import score_verdicts
 
 
 def _user(session: Session, w: World, name: str) -> User:
@@ -108,7 +108,7 @@ def test_a_failed_fatal_item_sets_the_score_to_zero(world: World) -> None:
         call = s.get_one(Call, world.calls["good"])
         fatal = next(v for v in call.verdicts if v.fatal)
         fatal.final_verdict = "fail"
-        assert score_of(call.verdicts, world.rules.template) == (0.0, "不合格", True)
+        assert score_verdicts(call.verdicts, world.rules.template) == (0.0, "不合格", True)
         s.rollback()
 
 

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
+from qa.access import CallState
 from qa.db.models import Call, ItemVerdict, as_utc, call_time
+from qa.scoring.scorecard import VerdictValue
 
 TOP_DEDUCTIONS = 5
 EXAMPLES_PER_ITEM = 5
@@ -41,7 +43,7 @@ def _local_month(moment: datetime, zone: ZoneInfo) -> str:
 
 def monthly_scores(session: Session, agent_id: int, zone: ZoneInfo) -> list[Month]:
     rows = session.execute(select(call_time(), Call.score)
-                           .where(Call.agent_id == agent_id, Call.state == "confirmed", Call.score.is_not(None)))
+                           .where(Call.agent_id == agent_id, Call.state == CallState.CONFIRMED, Call.score.is_not(None)))
     by_month: dict[str, list[float]] = defaultdict(list)
     for moment, score in rows:
         by_month[_local_month(moment, zone)].append(score)
@@ -52,7 +54,7 @@ def monthly_scores(session: Session, agent_id: int, zone: ZoneInfo) -> list[Mont
 def top_deductions(session: Session, agent_id: int) -> list[Deduction]:
     """Items failed on confirmed calls, by points lost (fatal failures first)."""
     failed = (select(ItemVerdict).join(Call).options(contains_eager(ItemVerdict.call))  # examples show the call
-              .where(Call.agent_id == agent_id, Call.state == "confirmed", ItemVerdict.final_verdict == "fail")
+              .where(Call.agent_id == agent_id, Call.state == CallState.CONFIRMED, ItemVerdict.final_verdict == VerdictValue.FAIL)
               .order_by(call_time().desc(), ItemVerdict.id.desc()))
     grouped: dict[str, Deduction] = {}
     for v in session.scalars(failed):

@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext
 
 from qa.db.models import AuditEntry, ItemVerdict
+from qa.scoring.scorecard import VerdictValue
 from web.i18n import VALUE_LABELS, number
 
 Parts = list[tuple[str, str]]  # (text, mark class or "")
@@ -35,7 +36,7 @@ def marked(text: str, needles: list[tuple[str, str]]) -> Parts:
 
 
 def _mark_class(verdict: ItemVerdict) -> str:
-    return "hit-fail" if verdict.verdict == "fail" else "hit-pass"
+    return "hit-fail" if verdict.verdict == VerdictValue.FAIL else "hit-pass"
 
 
 def _is_hit(evidence: dict[str, Any]) -> bool:

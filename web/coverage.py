@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qa.access import PROCESSED, CallState
 from qa.db.models import Agent, Call, ItemVerdict, Scoring, Team, call_time
 from qa.tally.period import Month, month_bounds
 from qa.tally.policy import Period
-from qa.tally.weekly import PROCESSED
 
 TOP_OVERRIDES = 3
 
@@ -73,7 +73,7 @@ def month_coverage(session: Session, month: Month, period: Period, centre_name: 
         row = rows[agent_id]
         row.calls += 1
         row.auto_total += automatic
-        if state == "confirmed" and score is not None:
+        if state == CallState.CONFIRMED and score is not None:
             row.confirmed += 1
             row.confirmed_total += score
     changed = session.execute(select(Call.agent_id, ItemVerdict.name, func.count())

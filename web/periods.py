@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qa.access import PROCESSED, CallState
 from qa.db.models import Call, as_utc, call_time
 from qa.tally.period import Month, Week, current_month, current_week, month_of
 from qa.tally.policy import Period
-from qa.tally.weekly import PROCESSED
 
 
 def latest_call(session: Session, confirmed: bool) -> datetime | None:
     """When the latest confirmed (or processed) call happened, not counting calls dated after now."""
-    states = ("confirmed",) if confirmed else PROCESSED
+    states = (CallState.CONFIRMED,) if confirmed else PROCESSED
     moment = session.scalar(select(func.max(call_time())).where(Call.state.in_(states),
                                                                 call_time() <= datetime.now(UTC)))
     return None if moment is None else as_utc(moment)

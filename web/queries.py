@@ -13,8 +13,9 @@ from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
+from qa.access import REVIEWABLE, CallState
 from qa.db.models import Agent, Call, ItemVerdict, User, call_time
-from qa.review.actions import REVIEWABLE
+from qa.scoring.scorecard import VerdictValue
 from web.ids import storable
 
 SAMPLED_EVERY = 4  # product default: one sampled passing call after every four risky ones
@@ -53,7 +54,7 @@ def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
     """Which calls the queue holds: awaiting review and risky, sampled, disputed by the learned model
     (a passing call it believes the rules got wrong) or being reviewed, then the filters."""
     conditions: list[Any] = [Call.state.in_(REVIEWABLE),
-                             or_(Call.risk > 0, Call.sampled, Call.disputed, Call.state == "in_review")]
+                             or_(Call.risk > 0, Call.sampled, Call.disputed, Call.state == CallState.IN_REVIEW)]
     if filters.agent:
         conditions.append(Call.agent_id == filters.agent)
     if filters.team:
@@ -67,7 +68,7 @@ def queue_conditions(filters: QueueFilters, zone: ZoneInfo) -> list[Any]:
     if filters.disputed:
         conditions.append(Call.disputed)
     if filters.item:
-        failed = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict) == "fail"
+        failed = func.coalesce(ItemVerdict.final_verdict, ItemVerdict.auto_verdict) == VerdictValue.FAIL
         conditions.append(exists().where(ItemVerdict.call_id == Call.id, ItemVerdict.item == filters.item, failed))
     return conditions
 
@@ -110,9 +111,9 @@ def verdict_summaries(session: Session, call_ids: list[int]) -> dict[int, Verdic
     rows = session.execute(select(ItemVerdict.call_id, ItemVerdict.name, verdict, ItemVerdict.confidence)
                            .where(ItemVerdict.call_id.in_(call_ids)).order_by(ItemVerdict.call_id, ItemVerdict.position))
     for call_id, name, value, confidence in rows:
-        if value == "fail":
+        if value == VerdictValue.FAIL:
             failed[call_id].append(name)
-        if value != "na":
+        if value != VerdictValue.NA:
             confidences[call_id].append(confidence)
     return {call_id: VerdictSummary(failed[call_id], min(confidences[call_id], default=None)) for call_id in call_ids}
 

@@ -21,13 +21,13 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response as BaseResponse
 
+from qa.access import STAFF, Role
 from qa.config import Config
 from qa.db.models import Call, User, utcnow
 from web.db import db_session
 from web.errors import wants_json
 from web.settings import qa_config
 
-STAFF = ("inspector", "manager", "admin")
 SECRET_FILE = "secret_key"
 SESSION_VERSION, SIGNED_IN_AT = "qa_sv", "qa_at"  # kept in the signed session cookie
 
@@ -98,7 +98,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 def may_see_call(user: User, call: Call) -> bool:
     """Staff see every call; an agent only calls whose agent is their own."""
-    return user.role in STAFF or (user.role == "agent" and user.agent_id is not None and call.agent_id == user.agent_id)
+    return user.role in STAFF or (user.role == Role.AGENT and user.agent_id is not None and call.agent_id == user.agent_id)
 
 
 def call_or_403(call_id: int, *options: ORMOption) -> Call:

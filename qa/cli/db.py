@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
+from qa.access import Role
 from qa.config import Config
 from qa.db.models import ROLES, Agent, User
 from qa.db.session import Database, current_revision, head_revision, make_revision, open_database, upgrade
@@ -96,7 +97,7 @@ def users() -> None:
 def users_add(config: Config, username: str, role: str, agent_code: str | None, display_name: str,
               password_stdin: bool) -> None:
     """Add a user who can sign in to the web app; the password is stored only as a salted hash."""
-    if (role == "agent") != bool(agent_code):
+    if (role == Role.AGENT) != bool(agent_code):
         raise click.ClickException("--agent-code is required for role agent, and only for it")
     password = _new_password(password_stdin)
     with connected(config) as database:

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from qa.access import CallState, JobState, Role
 from qa.bundled import bundled
 from qa.cli.batch import progress_bar
 from qa.config import Config
@@ -42,12 +43,12 @@ class DemoUser:
 # Two inspectors, because an appeal is decided by an inspector other than the one who confirmed.
 # The agents are those of c06 (不知道: something to appeal) and c02/c09 (two good calls).
 DEMO_USERS = (
-    DemoUser("admin", "admin", "系统管理员"),
-    DemoUser("manager", "manager", "陈主管"),
-    DemoUser("inspector", "inspector", "王质检"),
-    DemoUser("inspector2", "inspector", "赵质检"),
-    DemoUser("a1006", "agent", "杨磊", "A1006"),
-    DemoUser("a1002", "agent", "王芳", "A1002"),
+    DemoUser("admin", Role.ADMIN, "系统管理员"),
+    DemoUser("manager", Role.MANAGER, "陈主管"),
+    DemoUser("inspector", Role.INSPECTOR, "王质检"),
+    DemoUser("inspector2", Role.INSPECTOR, "赵质检"),
+    DemoUser("a1006", Role.AGENT, "杨磊", "A1006"),
+    DemoUser("a1002", Role.AGENT, "王芳", "A1002"),
 )
 
 
@@ -68,8 +69,8 @@ def ingest_samples(db: Database, config: Config, console: Console) -> None:
 def process_queue(db: Database, config: Config, rules: RuleSet) -> None:
     """Run every queued job in this process, with a progress bar over the calls."""
     with db.session() as session:
-        queued = session.scalar(select(Job.id).where(Job.state == "queued").limit(1)) is not None
-        total = len(session.scalars(select(Job.id).where(Job.state.in_(("queued", "running")))).all())
+        queued = session.scalar(select(Job.id).where(Job.state == JobState.QUEUED).limit(1)) is not None
+        total = len(session.scalars(select(Job.id).where(Job.state.in_((JobState.QUEUED, JobState.RUNNING)))).all())
     if not queued:
         return
     with progress_bar() as progress:
@@ -77,7 +78,7 @@ def process_queue(db: Database, config: Config, rules: RuleSet) -> None:
 
         def update(job: Job, call: Call) -> None:
             progress.update(task, current=f"{call.original_name} {job.stage}")
-            if job.state in ("done", "failed"):
+            if job.state in (JobState.DONE, JobState.FAILED):
                 progress.advance(task)
 
         Worker(db, config, rules, on_update=update).run(stop_when_idle=True)
@@ -103,11 +104,11 @@ def reset_demo_users(db: Database) -> list[tuple[DemoUser, str]]:
 def print_summary(db: Database, console: Console, users: list[tuple[DemoUser, str]], url: str) -> None:
     with db.session() as session:
         calls = session.scalars(select(Call).where(Call.audio_path != "").order_by(Call.id)).all()  # recorded ones
-        table = Table("call", "agent", "state", "score", "grade")
+        table = Table("call", Role.AGENT, "state", "score", "grade")
         for call in calls:
             agent = call.agent.code if call.agent else ""
             score = "" if call.score is None else f"{call.score:g}"
-            grade = call.grade + (" 高压线" if call.fatal else "") if call.state != "failed" else call.error
+            grade = call.grade + (" 高压线" if call.fatal else "") if call.state != CallState.FAILED else call.error
             table.add_row(call.original_name, agent, call.state, score, grade)
     console.print(table)
     accounts = Table("user", "role", "name", "password", title=f"Log in at {url}")

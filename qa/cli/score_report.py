@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from qa.scoring.scorecard import VERDICT_LABELS, Scorecard
+from qa.scoring.scorecard import VERDICT_LABELS, Scorecard, VerdictValue
 
 _STYLE = {"pass": "green", "fail": "red", "na": "dim"}
 
@@ -28,7 +28,7 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     for i, v in enumerate(card.verdicts):
         style = _STYLE[v.verdict]
         label = VERDICT_LABELS[v.verdict] + (" ?" if v.item in card.needs_review else "")
-        cost = "否决" if v.fatal and v.verdict == "fail" else (f"{v.deducted:g}" if v.deducted else "")
+        cost = "否决" if v.fatal and v.verdict == VerdictValue.FAIL else (f"{v.deducted:g}" if v.deducted else "")
         table.add_row(v.name, f"[{style}]{label}[/{style}]",
-                      "" if v.verdict == "na" else f"{v.confidence:.2f}", cost, _evidence_text(card, i))
+                      "" if v.verdict == VerdictValue.NA else f"{v.confidence:.2f}", cost, _evidence_text(card, i))
     console.print(table)

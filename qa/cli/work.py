@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from sqlalchemy import func, select
 
+from qa.access import CallState, JobState
 from qa.cli.batch import exit_if_failed, progress_bar, stderr
 from qa.cli.db import connected
 from qa.cli.scoring import rules_or_exit
@@ -203,19 +204,19 @@ def worker(config: Config, once: bool, name: str | None, poll: float, stale_afte
     failures = 0
     with connected(config) as database, progress_bar() as progress:
         with database.session() as session:
-            queued = session.scalar(select(func.count()).select_from(Job).where(Job.state == "queued"))
+            queued = session.scalar(select(func.count()).select_from(Job).where(Job.state == JobState.QUEUED))
         overall = progress.add_task("calls", total=queued if once else None, current="")
         stage = progress.add_task("", total=1.0, current="", visible=False)
 
         def on_update(job: Job, call: Call) -> None:
             nonlocal failures
-            if job.state == "running":
+            if job.state == JobState.RUNNING:
                 progress.update(stage, description=f"call {call.id}", completed=job.progress,
                                 current=f"{job.stage} · {call.original_name}", visible=True)
                 return
             progress.update(stage, visible=False)
             progress.advance(overall)
-            if job.state == "failed":
+            if job.state == JobState.FAILED:
                 failures += 1
                 line = f"[red]failed[/red]  call {call.id} {call.original_name}: {job.error}"
             else:
@@ -277,7 +278,7 @@ def retry(config: Config, call_ids: tuple[int, ...]) -> None:
     with connected(config) as database:
         if not call_ids:
             with database.session() as session:
-                call_ids = tuple(session.scalars(select(Call.id).where(Call.state == "failed").order_by(Call.id)))
+                call_ids = tuple(session.scalars(select(Call.id).where(Call.state == CallState.FAILED).order_by(Call.id)))
         problems = []
         for call_id in call_ids:
             try:

@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ROLES = ("agent", "inspector", "manager", "admin")
-CALL_STATES = ("queued", "processing", "scored", "in_review", "confirmed", "failed")
-JOB_STATES = ("queued", "running", "done", "failed")
+from qa.access import CallState, JobState, Role
+
+ROLES = tuple(role.value for role in Role)  # as click's choices, which take an enum's names
 APPEAL_STATES = ("open", "upheld", "rejected")
 SATISFACTION = ("satisfied", "neutral", "unsatisfied")  # the customer's post-call survey answer
 
@@ -107,7 +107,7 @@ class Call(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     customer_number: Mapped[str] = mapped_column(String(40), default="")  # masked
     duration: Mapped[float | None] = mapped_column(Float)
-    state: Mapped[str] = mapped_column(String(20), default="queued")
+    state: Mapped[str] = mapped_column(String(20), default=CallState.QUEUED)
     error: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float | None] = mapped_column(Float)  # current: confirmed if reviewed, else automatic
     grade: Mapped[str] = mapped_column(String(20), default="")
@@ -270,7 +270,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="process")
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="queued")
+    state: Mapped[str] = mapped_column(String(10), default=JobState.QUEUED)
     stage: Mapped[str] = mapped_column(String(20), default="")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

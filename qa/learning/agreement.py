@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa.access import CallState
 from qa.db.models import Call, ItemVerdict, call_time
+from qa.scoring.scorecard import VerdictValue
 from qa.tally.period import Month, month_bounds
 from qa.tally.policy import Period
 
@@ -58,7 +60,7 @@ def month_agreement(session: Session, month: Month, period: Period) -> list[Item
         select(ItemVerdict.item, ItemVerdict.name, ItemVerdict.area, ItemVerdict.auto_verdict,
                ItemVerdict.final_verdict, ItemVerdict.call_id)
         .join(Call, Call.id == ItemVerdict.call_id)
-        .where(Call.state == "confirmed", call_time() >= start, call_time() < end)
+        .where(Call.state == CallState.CONFIRMED, call_time() >= start, call_time() < end)
         .order_by(ItemVerdict.call_id, ItemVerdict.position))
     items: dict[str, ItemAgreement] = {}
     for item, name, area, automatic, final, call_id in rows:
@@ -67,9 +69,9 @@ def month_agreement(session: Session, month: Month, period: Period) -> list[Item
         counted.reviewed += 1
         if final != automatic:
             counted.overridden_calls.append(call_id)
-        if automatic == "fail":
-            counted.true_fail += final == "fail"
-            counted.false_fail += final != "fail"
-        elif final == "fail":
+        if automatic == VerdictValue.FAIL:
+            counted.true_fail += final == VerdictValue.FAIL
+            counted.false_fail += final != VerdictValue.FAIL
+        elif final == VerdictValue.FAIL:
             counted.missed_fail += 1
     return sorted(items.values(), key=lambda a: (-a.overridden, a.item))

@@ -18,6 +18,7 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from qa.access import MANAGERS, REVIEWERS
 from qa.audit import record
 from qa.db.models import (
     CalibrationCall,
@@ -29,8 +30,7 @@ from qa.db.models import (
     User,
     utcnow,
 )
-from qa.review.actions import REVIEWERS, VERDICTS, InvalidAction, PermissionDenied
-from qa.tally.actions import MANAGERS
+from qa.review.actions import VERDICTS, InvalidAction, PermissionDenied
 
 
 @dataclass(frozen=True)

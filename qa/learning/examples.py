@@ -10,10 +10,12 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from qa.access import CallState
 from qa.db.models import CalibrationDecision, Call, ItemVerdict, Review, Transcript
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.training import LabelledCase
 from qa.scoring.loader import RuleSet
+from qa.scoring.scorecard import VerdictValue
 from qa.speech.transcript import Transcript as TranscriptData
 
 BATCH = 200  # calls read per query
@@ -36,7 +38,7 @@ def labelled_calls(session: Session, until: datetime | None = None) -> list[tupl
     at = func.coalesce(Review.confirmed_at, decided.c.at)
     query = (select(Call.id, at).join(Transcript, Transcript.call_id == Call.id)
              .outerjoin(Review, Review.call_id == Call.id).outerjoin(decided, decided.c.call_id == Call.id)
-             .where(or_(Call.state == "confirmed", decided.c.call_id.is_not(None))))
+             .where(or_(Call.state == CallState.CONFIRMED, decided.c.call_id.is_not(None))))
     if until is not None:
         query = query.where(at < until)
     return sorted(((call_id, when) for call_id, when in session.execute(query)), key=lambda r: (r[1], r[0]))
@@ -55,12 +57,12 @@ def labelled_cases(session: Session, rules: RuleSet, calls: list[tuple[int, date
         for call_id, state, direction, data in session.execute(
                 select(Call.id, Call.state, Call.direction, Transcript.data)
                 .join(Transcript, Transcript.call_id == Call.id).where(Call.id.in_(ids))):
-            labels = {v.item: v.final_verdict for v in verdicts.get(call_id, []) if state == "confirmed"}
+            labels = {v.item: v.final_verdict for v in verdicts.get(call_id, []) if state == CallState.CONFIRMED}
             labels.update({item: verdict for (c, item), (verdict, _) in decisions.items() if c == call_id})
             rows = [v for v in verdicts.get(call_id, []) if labels.get(v.item)]
             cases = item_cases(TranscriptData.from_dict(data),
                                [RuleVerdict.of_row(v) for v in rows],
                                rules, direction)
             for case in cases:
-                yield LabelledCase(call_id, batch[call_id], case, labels[case.item] == "fail")
+                yield LabelledCase(call_id, batch[call_id], case, labels[case.item] == VerdictValue.FAIL)
         session.expunge_all()  # keep memory flat over a long history

@@ -15,7 +15,7 @@ from qa.db.models import ItemVerdict
 from qa.scoring.engine import CallContext
 from qa.scoring.loader import RuleSet
 from qa.scoring.schema import Item
-from qa.scoring.scorecard import Verdict
+from qa.scoring.scorecard import Verdict, VerdictValue
 from qa.scoring.text import SearchText, sound
 from qa.speech.transcript import Transcript
 
@@ -97,7 +97,7 @@ def item_cases(transcript: Transcript, verdicts: Iterable[RuleVerdict], rules: R
         window = _window(ctx, item)
         text = ctx.text(window).chars  # what the rule searched, built once per window (items share them)
         cases.append(ItemCase(verdict.item, area, text, _signals(item, verdict, ctx, window),
-                              verdict.verdict == "fail"))
+                              verdict.verdict == VerdictValue.FAIL))
     return cases
 
 

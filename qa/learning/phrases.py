@@ -16,13 +16,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa.access import MANAGERS
 from qa.audit import record
 from qa.config import Config
 from qa.db.models import PhraseDecision, User
 from qa.review.actions import InvalidAction, PermissionDenied
 from qa.scoring.loader import ChecklistError, checklist_files, load_rules
-
-DECIDERS = ("manager", "admin")
 
 
 class PhraseError(InvalidAction):
@@ -82,7 +81,7 @@ def decide_phrase(session: Session, config: Config, user: User | None, item: str
     """A manager accepts a suggested phrase (it is added to the centre's checklist file in
     scoring.checklists_dir) or rejects it (it is not suggested again); `user` None is the
     command line. The bundled checklists are never edited: accepting needs a folder of the centre's own."""
-    if user is not None and user.role not in DECIDERS:
+    if user is not None and user.role not in MANAGERS:
         raise PermissionDenied("not_manager", "only managers decide on suggested phrases")
     if session.scalars(select(PhraseDecision).where(PhraseDecision.item == item, PhraseDecision.phrase == phrase)
                        ).first() is not None:

@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from qa.access import REVIEWABLE
 from qa.db.models import Call, ItemVerdict, LearnedModel, Transcript
 from qa.db.session import Database
 from qa.learning.features import RuleVerdict, item_cases
 from qa.learning.model import LearnedModels, call_p_wrong, disputes, p_wrong
-from qa.review.actions import REVIEWABLE
 from qa.scoring.loader import RuleSet
 from qa.speech.transcript import Transcript as TranscriptData
 

@@ -18,17 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from qa.access import REVIEWABLE, REVIEWERS, CallState, Role
 from qa.audit import record
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, Review, User, utcnow
 from qa.db.session import rows_matched
 from qa.errors import QAError
 from qa.scoring.schema import ScoringTemplate
-from qa.scoring.scorecard import Scorecard, Verdict, apply_template
+from qa.scoring.scorecard import VerdictValue, score_verdicts
 
-REVIEWERS = ("inspector", "manager")
-VERDICTS = ("pass", "fail", "na")
-REVIEWABLE = ("scored", "in_review")
-FLIPPED = {"fail": "pass", "pass": "fail"}
+VERDICTS = tuple(VerdictValue)
+FLIPPED = {VerdictValue.FAIL: VerdictValue.PASS, VerdictValue.PASS: VerdictValue.FAIL}
 
 
 class ReviewError(QAError):
@@ -64,17 +63,6 @@ class InvalidAction(ReviewError):
 def review_version(call: Call) -> int:
     """The version an inspector must send back with a save; 0 before anyone has saved."""
     return call.review.version if call.review else 0
-
-
-def score_of(verdicts: list[ItemVerdict], template: ScoringTemplate) -> tuple[float, str, bool]:
-    """(score, grade, fatal) from the items' current verdicts, by the same rules as automatic scoring."""
-    card = Scorecard(call_id="", audio_sha256="", checklists=[], template={}, facts={}, verdicts=[
-        Verdict(item=v.item, checklist="", area=v.area, name=v.name, explain="", verdict=v.verdict,
-                confidence=v.confidence, deduct=v.deduct, fatal=v.fatal, reason="")
-        for v in verdicts
-    ])
-    apply_template(card, template)
-    return card.score, card.grade, card.fatal
 
 
 def _require_reviewer(user: User) -> None:
@@ -131,7 +119,7 @@ def set_verdict(session: Session, user: User, verdict: ItemVerdict, final: str, 
     _check_version(session, call, version)
     before = {"final_verdict": verdict.final_verdict, "comment": verdict.comment}
     verdict.final_verdict, verdict.comment, verdict.reviewed_by = final, comment, user.id
-    call.state = "in_review"
+    call.state = CallState.IN_REVIEW
     _bump(call, user)
     record(session, user, "set_verdict", "item_verdict", verdict.id, call.id, before,
            {"final_verdict": final, "comment": comment, "item": verdict.item})
@@ -151,8 +139,8 @@ def confirm_call(session: Session, user: User, call: Call, version: int, templat
     for v in call.verdicts:
         if v.final_verdict is None:
             v.final_verdict, v.reviewed_by = v.auto_verdict, user.id
-    call.score, call.grade, call.fatal = score_of(call.verdicts, template)
-    call.state = "confirmed"
+    call.score, call.grade, call.fatal = score_verdicts(call.verdicts, template)
+    call.state = CallState.CONFIRMED
     review = _bump(call, user)
     review.inspector_id = user.id
     review.confirmed, review.confirmed_at = True, utcnow()
@@ -165,11 +153,11 @@ def confirm_call(session: Session, user: User, call: Call, version: int, templat
 def file_appeal(session: Session, user: User, verdict: ItemVerdict, reason: str) -> Appeal:
     """An agent appeals a failed item of their own confirmed call; once per item."""
     call = verdict.call
-    if user.role != "agent" or user.agent_id is None or call.agent_id != user.agent_id:
+    if user.role != Role.AGENT or user.agent_id is None or call.agent_id != user.agent_id:
         raise PermissionDenied("not_own_call", "agents may appeal only their own calls")
-    if call.state != "confirmed":
+    if call.state != CallState.CONFIRMED:
         raise InvalidAction("not_confirmed", "only items of confirmed calls can be appealed")
-    if verdict.verdict != "fail":
+    if verdict.verdict != VerdictValue.FAIL:
         raise InvalidAction("not_failed", "only failed items can be appealed")
     if verdict.appeal is not None:
         raise InvalidAction("already_appealed", "this item has already been appealed")
@@ -221,8 +209,8 @@ def decide_appeal(session: Session, user: User, appeal: Appeal, upheld: bool, co
         raise _appeal_decided(session, appeal)
     session.refresh(appeal)
     if upheld:
-        verdict.final_verdict, verdict.reviewed_by = FLIPPED[verdict.verdict], user.id
-        call.score, call.grade, call.fatal = score_of(call.verdicts, template)
+        verdict.final_verdict, verdict.reviewed_by = FLIPPED[VerdictValue(verdict.verdict)], user.id
+        call.score, call.grade, call.fatal = score_verdicts(call.verdicts, template)
         _bump(call, user)
     record(session, user, "decide_appeal", "appeal", appeal.id, call.id, before,
            {"appeal": appeal.state, "final_verdict": verdict.final_verdict, "comment": appeal.decision_comment,

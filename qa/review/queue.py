@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from qa.config import ReviewConfig
-from qa.scoring.scorecard import Scorecard
+from qa.scoring.scorecard import Scorecard, VerdictValue
 
 # Inspector queue order (calls.risk, highest first), in tiers that never overlap; see risk_of.
 FATAL_RISK = 10_000.0
@@ -26,8 +26,8 @@ def risk_of(card: Scorecard, review_below: float) -> float:
     So a fatal failure outranks any number of deductions, one deducted point outranks any amount
     of doubt, and among calls alike in both the least certain comes first.
     """
-    deducted = sum(v.deduct for v in card.verdicts if v.verdict == "fail")
-    shortfall = sum(max(0.0, review_below - v.confidence) for v in card.verdicts if v.verdict != "na")
+    deducted = sum(v.deduct for v in card.verdicts if v.verdict == VerdictValue.FAIL)
+    shortfall = sum(max(0.0, review_below - v.confidence) for v in card.verdicts if v.verdict != VerdictValue.NA)
     doubt = shortfall / review_below if review_below > 0 else 0.0
     return FATAL_RISK * card.fatal + RISK_PER_POINT * deducted + min(MAX_DOUBT_RISK, doubt)
 
@@ -37,7 +37,7 @@ def is_sampled(card: Scorecard, sha256: str, rate: float) -> bool:
 
     The draw is the first 64 bits of SHA-256("review-sample:" + audio SHA-256) as a fraction of 2^64.
     """
-    if any(v.verdict == "fail" for v in card.verdicts):
+    if any(v.verdict == VerdictValue.FAIL for v in card.verdicts):
         return False
     draw = int(hashlib.sha256(f"review-sample:{sha256}".encode()).hexdigest()[:16], 16) / 2**64
     return draw < rate

@@ -15,7 +15,7 @@ from qa.scoring.facts import CallFacts, call_facts
 from qa.scoring.loader import RuleSet
 from qa.scoring.patterns import Hit, Pattern
 from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
-from qa.scoring.scorecard import Evidence, Scorecard, Verdict, apply_template
+from qa.scoring.scorecard import Evidence, Scorecard, Verdict, VerdictValue, apply_template
 from qa.scoring.text import SearchText, TurnPieces
 from qa.speech.transcript import Transcript
 
@@ -29,7 +29,7 @@ DIRECTION_LABELS = {"inbound": "呼入通话", "outbound": "呼出通话"}
 
 @dataclass
 class _Outcome:
-    verdict: str
+    verdict: VerdictValue
     confidence: float
     reason: str
     evidence: list[Evidence]
@@ -161,9 +161,9 @@ def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _
     if hits:
         evidence = [ctx.hit_evidence(text, h) for h in hits[:3]]
         confidence = max(e.confidence or 0.0 for e in evidence)
-        return _Outcome("pass", confidence, "已说", evidence)
+        return _Outcome(VerdictValue.PASS, confidence, "已说", evidence)
     reason = "所查范围内未说" if indices else "没有可查的话轮"
-    return _Outcome("fail", ABSENCE_TRUST * ctx.window_trust(indices), reason, [ctx.window_evidence(indices)])
+    return _Outcome(VerdictValue.FAIL, ABSENCE_TRUST * ctx.window_trust(indices), reason, [ctx.window_evidence(indices)])
 
 
 def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
@@ -171,7 +171,7 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _P
     says what no phrase did (doubt_when)."""
     outcome = _forbid_hits(ctx, item, patterns, plan)
     doubt = item.doubt_when
-    if outcome.verdict != "pass" or doubt is None:
+    if outcome.verdict != VerdictValue.PASS or doubt is None:
         return outcome
     first_agent = ctx.agent_turns[0] if ctx.agent_turns else len(ctx.turns)
     text = ctx.text([i for i in ctx.turn_indices("customer", None) if i > first_agent])
@@ -179,7 +179,7 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _P
     if not said:
         return outcome
     evidence = [ctx.hit_evidence(text, h) for h in said]
-    return _Outcome("pass", min(outcome.confidence, doubt.confidence), f"{outcome.reason}；{doubt.reason}",
+    return _Outcome(VerdictValue.PASS, min(outcome.confidence, doubt.confidence), f"{outcome.reason}；{doubt.reason}",
                     evidence[:10] + outcome.evidence)
 
 
@@ -189,7 +189,7 @@ def _forbid_hits(ctx: CallContext, item: Item, patterns: dict[str, Pattern], pla
     indices, text = ctx.window(item.speaker, item.scope)
     found = patterns["match"].find(text)
     if not found:
-        return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), "未说", [ctx.window_evidence(indices)])
+        return _Outcome(VerdictValue.PASS, ABSENCE_TRUST * ctx.window_trust(indices), "未说", [ctx.window_evidence(indices)])
     weights = [weigh(ctx, item, patterns, text, h, plan.context) for h in found]
     hits = [h for h, w in zip(found, weights) if w.severity != "pass"]
     excused = sorted({w.reason for w in weights if w.severity == "pass"})
@@ -200,12 +200,12 @@ def _forbid_hits(ctx: CallContext, item: Item, patterns: dict[str, Pattern], pla
         strongest = sorted((e.confidence or 0.0 for e in evidence), reverse=True)[: item.min_count]
         confidence = min(strongest + [w.confidence for w in counted if w.confidence is not None])
         reason = "；".join([f"说了 {len(hits)} 次", *([worst.reason] if worst.reason else []), *excused])
-        return _Outcome("fail", confidence, reason, evidence[:10], fatal=worst.severity == "fatal",
+        return _Outcome(VerdictValue.FAIL, confidence, reason, evidence[:10], fatal=worst.severity == "fatal",
                         deduct=max(w.deduct for w in counted))
     said = f"说了 {len(hits)} 次，未达 {item.min_count} 次" if hits else "未说"
     if excused:
         said = "；".join([f"说了 {len(found)} 次，不计", *excused])
-    return _Outcome("pass", ABSENCE_TRUST * ctx.window_trust(indices), said,
+    return _Outcome(VerdictValue.PASS, ABSENCE_TRUST * ctx.window_trust(indices), said,
                     [ctx.hit_evidence(text, h) for h in found] or [ctx.window_evidence(indices)])
 
 
@@ -246,8 +246,8 @@ def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: Rul
                 failures.append(f"{start:.0f} 秒处 {end - start:.0f} 秒的保持{label}没有交代")
                 trust.append(ABSENCE_TRUST)
     if failures:
-        return _Outcome("fail", min(trust), "；".join(failures), evidence)
-    return _Outcome("pass", min(trust, default=ABSENCE_TRUST), f"{len(holds)} 次保持，前后均有交代", evidence)
+        return _Outcome(VerdictValue.FAIL, min(trust), "；".join(failures), evidence)
+    return _Outcome(VerdictValue.PASS, min(trust, default=ABSENCE_TRUST), f"{len(holds)} 次保持，前后均有交代", evidence)
 
 
 def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
@@ -260,10 +260,10 @@ def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules:
     if unexcused:
         longest = max(e - s for s, e in unexcused)
         margin = min(1.0, (longest - item.min_silence_s) / item.min_silence_s)
-        return _Outcome("fail", 0.75 + 0.2 * margin, f"{len(unexcused)} 次 ≥ {item.min_silence_s:g} 秒的静音",
+        return _Outcome(VerdictValue.FAIL, 0.75 + 0.2 * margin, f"{len(unexcused)} 次 ≥ {item.min_silence_s:g} 秒的静音",
                         evidence)
     note = f"没有无交代的 ≥ {item.min_silence_s:g} 秒静音"
-    return _Outcome("pass", 0.95, note + (f"（{len(long_ones)} 次已交代）" if long_ones else ""), [])
+    return _Outcome(VerdictValue.PASS, 0.95, note + (f"（{len(long_ones)} 次已交代）" if long_ones else ""), [])
 
 
 def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
@@ -276,15 +276,15 @@ def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], ru
     trust = 0.8 if mono else 0.95  # overlaps on one channel come from a model, on two from VAD
     if len(events) > item.max_count:
         strongest = max(o for _, _, o in events)
-        return _Outcome("fail", trust * min(1.0, 0.6 + 0.4 * strongest / (2 * item.min_overlap_s)),
+        return _Outcome(VerdictValue.FAIL, trust * min(1.0, 0.6 + 0.4 * strongest / (2 * item.min_overlap_s)),
                         f"抢话 {len(events)} 次", evidence)
-    return _Outcome("pass", trust, f"抢话 {len(events)} 次，允许 {item.max_count} 次", evidence)
+    return _Outcome(VerdictValue.PASS, trust, f"抢话 {len(events)} 次，允许 {item.max_count} 次", evidence)
 
 
 def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
     cpm = ctx.facts.agent_cpm
     if cpm is None:
-        return _Outcome("na", 1.0, "坐席说话太少，无法测量", [])
+        return _Outcome(VerdictValue.NA, 1.0, "坐席说话太少，无法测量", [])
     low, high = item.min_cpm or 0.0, item.max_cpm or float("inf")
     evidence = [Evidence(start=0.0, end=round(ctx.facts.agent_seconds, 3), how="rate", role="agent",
                          text=f"坐席 {ctx.facts.agent_seconds:.0f} 秒讲话，每分钟 {cpm:.0f} 字")]
@@ -292,8 +292,8 @@ def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rul
     nearest = min((b for b in (low, high) if 0 < b < float("inf")), key=lambda b: abs(cpm - b))
     margin = min(1.0, abs(cpm - nearest) / (0.1 * nearest))
     if bound is not None:
-        return _Outcome("fail", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟，超出 {low:g}-{high:g}", evidence)
-    return _Outcome("pass", 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟", evidence)
+        return _Outcome(VerdictValue.FAIL, 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟，超出 {low:g}-{high:g}", evidence)
+    return _Outcome(VerdictValue.PASS, 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟", evidence)
 
 
 PHRASE_RULES: dict[str, Callable[[CallContext, Item, dict[str, Pattern], _Plan], _Outcome]] = {
@@ -345,7 +345,7 @@ def _evaluate(ctx: CallContext, plan: _Plan, rules: RuleSet) -> Verdict:
     item, patterns = plan.item, plan.patterns
     skip = _not_applicable(ctx, item, patterns, rules) if item.when is not None else None
     if skip:
-        outcome = _Outcome("na", 1.0, skip, [])
+        outcome = _Outcome(VerdictValue.NA, 1.0, skip, [])
     elif item.type in PHRASE_RULES:
         outcome = PHRASE_RULES[item.type](ctx, item, patterns, plan)
         if item.speaker != "anyone":  # the verdict is only as sure as who the agent is

@@ -4,14 +4,26 @@ scoring and review (schema qa.scorecard/1)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from qa.scoring.schema import ScoringTemplate
 
 SCHEMA = "qa.scorecard/1"
-VERDICT_LABELS = {"pass": "通过", "fail": "不通过", "na": "不适用"}
+
+
+class VerdictValue(StrEnum):
+    """What a verdict says of an item: passed, failed, or not applicable to this call."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NA = "na"
+
+
+VERDICT_LABELS = {VerdictValue.PASS: "通过", VerdictValue.FAIL: "不通过", VerdictValue.NA: "不适用"}
 
 
 @dataclass
@@ -35,7 +47,7 @@ class Verdict:
     area: str
     name: str
     explain: str
-    verdict: str  # pass | fail | na
+    verdict: VerdictValue
     confidence: float
     deduct: float
     fatal: bool
@@ -44,7 +56,7 @@ class Verdict:
 
     @property
     def deducted(self) -> float:
-        return self.deduct if self.verdict == "fail" else 0.0
+        return self.deduct if self.verdict == VerdictValue.FAIL else 0.0
 
 
 @dataclass
@@ -67,7 +79,8 @@ class Scorecard:
     def from_dict(cls, data: dict[str, Any]) -> Scorecard:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} scorecard (schema: {data.get('schema')!r})")
-        verdicts = [Verdict(**{**v, "evidence": [Evidence(**e) for e in v["evidence"]]}) for v in data["verdicts"]]
+        verdicts = [Verdict(**{**v, "verdict": VerdictValue(v["verdict"]), "evidence": [Evidence(**e) for e in v["evidence"]]})
+                    for v in data["verdicts"]]
         fields = {k: v for k, v in data.items() if k not in ("schema", "verdicts")}
         return cls(**fields, verdicts=verdicts)
 
@@ -79,16 +92,32 @@ class Scorecard:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
 
+class Weighed(Protocol):
+    """What the score needs of an item's verdict: a scorecard's Verdict, or a stored item verdict
+    as an inspector left it."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def deduct(self) -> float: ...
+    @property
+    def fatal(self) -> bool: ...
+
+
+def score_verdicts(verdicts: Iterable[Weighed], template: ScoringTemplate) -> tuple[float, str, bool]:
+    """(score, grade, fatal): score = base minus the deductions of failed items (not below
+    min_score); a failed fatal item (一票否决 / 高压线) sets it to fatal_score. Grade: the first band
+    the score reaches."""
+    failed = [v for v in verdicts if v.verdict == VerdictValue.FAIL]
+    fatal = any(v.fatal for v in failed)
+    score = round(template.fatal_score if fatal else max(template.min_score, template.base - sum(v.deduct for v in failed)), 2)
+    return score, next(g.name for g in template.grades if score >= g.min_score), fatal
+
+
 def apply_template(card: Scorecard, template: ScoringTemplate) -> Scorecard:
-    """Score = base minus the deductions of failed items (not below min_score); a failed fatal
-    item (一票否决 / 高压线) sets it to fatal_score. Grade: the first band the score reaches."""
-    card.fatal = any(v.fatal and v.verdict == "fail" for v in card.verdicts)
-    if card.fatal:
-        score = template.fatal_score
-    else:
-        score = max(template.min_score, template.base - sum(v.deducted for v in card.verdicts))
-    card.score = round(score, 2)
-    card.grade = next(g.name for g in template.grades if card.score >= g.min_score)
+    """The card's score, grade and fatal flag (score_verdicts), and the items an inspector should
+    look at because their verdict is unsure."""
+    card.score, card.grade, card.fatal = score_verdicts(card.verdicts, template)
     card.needs_review = [v.item for v in card.verdicts
-                         if v.verdict != "na" and v.confidence < template.review_below_confidence]
+                         if v.verdict != VerdictValue.NA and v.confidence < template.review_below_confidence]
     return card

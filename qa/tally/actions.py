@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from qa.access import MANAGERS
 from qa.audit import record
 from qa.db.models import Agent, Call, PublishedTally, TallyEntry, User
 from qa.review.actions import InvalidAction, PermissionDenied
@@ -27,7 +28,6 @@ from qa.tally.period import Month
 from qa.tally.policy import LoadedPolicy
 from qa.tally.result import AgentTally, Tally
 
-MANAGERS = ("manager", "admin")
 COMPARED = ("score", "rank", "tier", "points", "net_yuan", "discipline", "bottom", "titles", "flags")
 COMMAND_LINE = "命令行"
 

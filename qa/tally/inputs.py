@@ -18,7 +18,9 @@ from typing import NamedTuple, cast
 from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
+from qa.access import CallState
 from qa.db.models import Agent, Appeal, Call, ItemVerdict, TallyEntry, Team, User, call_time
+from qa.scoring.scorecard import VerdictValue
 from qa.tally.period import Month, month_bounds, month_of, month_start
 from qa.tally.policy import Policy
 
@@ -103,7 +105,7 @@ def _month_failed_items(session: Session, calls: list[CallRow]) -> list[ItemRow]
     rows = session.connection().execute(
         select(ItemVerdict.call_id, ItemVerdict.position, ItemVerdict.item, ItemVerdict.area, ItemVerdict.name,
                ItemVerdict.deduct, ItemVerdict.fatal)
-        .where(ItemVerdict.final_verdict == "fail", ItemVerdict.call_id.between(min(order), max(order)))
+        .where(ItemVerdict.final_verdict == VerdictValue.FAIL, ItemVerdict.call_id.between(min(order), max(order)))
         .order_by(ItemVerdict.call_id, ItemVerdict.position)).all()
     kept = [row for row in rows if row[0] in order]
     kept.sort(key=lambda row: order[row[0]])  # stable: items stay in position order within a call
@@ -115,7 +117,7 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
     first = earliest_window(month, policy)
     since = month_start(first, policy.period)
     at = call_time()
-    confirmed = (Call.state == "confirmed", Call.agent_id.is_not(None))
+    confirmed = (Call.state == CallState.CONFIRMED, Call.agent_id.is_not(None))
     agents = [AgentInfo(*row) for row in session.execute(
         select(Agent.id, Agent.code, Agent.name, func.coalesce(Team.name, "")).outerjoin(Team).order_by(Agent.code))]
     # The columns are nullable, these rows not: the query asks for an agent, and confirmed calls are scored.
@@ -130,7 +132,7 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
                    for call, agent, moment, item, area, fatal in session.execute(
                        select(ItemVerdict.call_id, Call.agent_id, at, ItemVerdict.item, ItemVerdict.area,
                               ItemVerdict.fatal).join(Call, Call.id == ItemVerdict.call_id)
-                       .where(*confirmed, ItemVerdict.final_verdict == "fail", at >= since, at < start, taken)
+                       .where(*confirmed, ItemVerdict.final_verdict == VerdictValue.FAIL, at >= since, at < start, taken)
                        .order_by(at, Call.id, ItemVerdict.position))]
     months = [str(first.shift(i)) for i in range((month.year - first.year) * 12 + month.month - first.month + 1)]
     entries = [EntryFact(*row) for row in session.execute(

@@ -20,11 +20,12 @@ from openpyxl import Workbook
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from qa.access import PROCESSED, CallState
 from qa.db.models import Agent, Call, ItemVerdict, Team, call_time
+from qa.scoring.scorecard import VerdictValue
 from qa.spreadsheet import append_table
 from qa.tally.period import Week
 
-PROCESSED = ("scored", "in_review", "confirmed")
 TOP_ITEMS = 10  # product defaults: how much of the week the report lists
 TOP_AGENTS = 10
 EXAMPLES = 3
@@ -88,7 +89,7 @@ class WeeklyReport:
 
 def _figures(session: Session, start: datetime, end: datetime) -> WeekFigures:
     calls, confirmed, mean, fatal = session.execute(
-        select(func.count(Call.id), func.count(Call.id).filter(Call.state == "confirmed"), func.avg(Call.score),
+        select(func.count(Call.id), func.count(Call.id).filter(Call.state == CallState.CONFIRMED), func.avg(Call.score),
                func.count(Call.id).filter(Call.fatal.is_(True)))
         .where(Call.state.in_(PROCESSED), call_time() >= start, call_time() < end)).one()
     return WeekFigures(calls, confirmed, float(mean) if mean is not None else None, fatal)
@@ -99,7 +100,7 @@ def _failed(start: datetime, end: datetime) -> Select[*tuple[Any, ...]]:
     return (select(ItemVerdict.call_id, ItemVerdict.item, ItemVerdict.name, ItemVerdict.area, ItemVerdict.deduct,
                    ItemVerdict.fatal, Call.state, Agent.code)
             .join(Call, Call.id == ItemVerdict.call_id).outerjoin(Agent, Agent.id == Call.agent_id)
-            .where(Call.state.in_(PROCESSED), call_time() >= start, call_time() < end, verdict == "fail")
+            .where(Call.state.in_(PROCESSED), call_time() >= start, call_time() < end, verdict == VerdictValue.FAIL)
             .order_by(ItemVerdict.call_id))
 
 
@@ -122,7 +123,7 @@ def weekly_report(session: Session, week: Week, zone: ZoneInfo) -> WeeklyReport:
         found = deductions.setdefault(item, Deduction(item, name, area, fatal))
         found.calls += 1
         found.points += deduct
-        (confirmed_examples[item] if state == "confirmed" else found.examples).append(call_id)
+        (confirmed_examples[item] if state == CallState.CONFIRMED else found.examples).append(call_id)
         if code is not None:
             found.agents[code] += 1
             agents[code].failed_items += 1

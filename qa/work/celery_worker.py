@@ -9,6 +9,7 @@ import threading
 
 from sqlalchemy import func, select
 
+from qa.access import JobState
 from qa.db.models import Job
 from qa.work.celery_queue import TASK, announce, app_of, waiting_messages
 from qa.work.jobs import Worker, requeue_stale
@@ -46,7 +47,7 @@ class _Sweep(threading.Thread):
         if waiting_messages(config):
             return
         with db.session() as session:
-            queued = session.scalar(select(func.count(Job.id)).where(Job.state == "queued")) or 0
+            queued = session.scalar(select(func.count(Job.id)).where(Job.state == JobState.QUEUED)) or 0
         if queued:
             log.info("%d queued job(s) and no message in the broker: sending %d", queued, queued)
             announce(config, queued)

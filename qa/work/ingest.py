@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from qa.access import CallState, JobState
 from qa.config import Config
 from qa.db.models import Agent, Call, Job, Team
 from qa.db.session import Database
@@ -365,13 +366,13 @@ def _store_call(session: Session, sha: str, audio_path: str, name: str,
     meta = metadata or CallMetadata()
     call = Call(
         sha256=sha, audio_path=audio_path, original_name=name, agent=_agent(session, meta),
-        direction=meta.direction, customer_number=mask_number(meta.customer_number), state="queued",
+        direction=meta.direction, customer_number=mask_number(meta.customer_number), state=CallState.QUEUED,
         satisfaction=meta.satisfaction,
         started_at=meta.started_at.astimezone(UTC) if meta.started_at else None,
     )
     session.add(call)
     session.flush()
-    session.add(Job(kind="process", call_id=call.id, state="queued"))
+    session.add(Job(kind="process", call_id=call.id, state=JobState.QUEUED))
     return call, True
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from qa.access import CallState, JobState
 from qa.config import Config
 from qa.db.models import Call, Job, Transcript, utcnow
 from qa.db.session import Database, open_database, rows_matched
@@ -69,20 +70,20 @@ def claim_next(db: Database, worker_name: str) -> Job | None:
     while True:
         with db.session() as session:
             job_id = session.scalars(
-                select(Job.id).where(Job.state == "queued").order_by(Job.created_at, Job.id).limit(1)
+                select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.created_at, Job.id).limit(1)
                 .with_for_update(skip_locked=True)
             ).first()
             if job_id is None:
                 return None
             taken = rows_matched(session.execute(
-                update(Job).where(Job.id == job_id, Job.state == "queued")
-                .values(state="running", worker=worker_name, attempts=Job.attempts + 1, started_at=utcnow(),
+                update(Job).where(Job.id == job_id, Job.state == JobState.QUEUED)
+                .values(state=JobState.RUNNING, worker=worker_name, attempts=Job.attempts + 1, started_at=utcnow(),
                         heartbeat_at=utcnow(), finished_at=None, stage="", progress=0.0, error="")
                 .execution_options(synchronize_session=False)
             ))
             if taken:
                 job = session.get_one(Job, job_id)
-                session.execute(update(Call).where(Call.id == job.call_id).values(state="processing", error=""))
+                session.execute(update(Call).where(Call.id == job.call_id).values(state=CallState.PROCESSING, error=""))
                 return job
 
 
@@ -91,7 +92,7 @@ def _fenced(session: Session, job: Job, **values: Any) -> None:
     mirror the values on `job`."""
     values["heartbeat_at"] = utcnow()
     updated = rows_matched(session.execute(
-        update(Job).where(Job.id == job.id, Job.state == "running", Job.attempts == job.attempts)
+        update(Job).where(Job.id == job.id, Job.state == JobState.RUNNING, Job.attempts == job.attempts)
         .values(**values).execution_options(synchronize_session=False)
     ))
     if not updated:
@@ -157,12 +158,12 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
         enter("score")
         card = score_transcript(transcript, rules, call.direction)
         with db.session() as session:
-            _fenced(session, job, state="done", stage="done", progress=1.0, finished_at=utcnow())
+            _fenced(session, job, state=JobState.DONE, stage="done", progress=1.0, finished_at=utcnow())
             scored = session.get_one(Call, call.id)
             session.add(Transcript(call_id=scored.id, data=transcript.to_dict()))
             store_scorecard(session, scored, card, rules, config.review.sample_rate)
             predict_new_scoring(session, scored, transcript, rules)
-            scored.duration, scored.state, scored.error = transcript.audio["duration"], "scored", ""
+            scored.duration, scored.state, scored.error = transcript.audio["duration"], CallState.SCORED, ""
         call = scored
         _warm_peaks(path, call, config)
     except JobLost as exc:
@@ -170,8 +171,8 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
         return job
     except (ModelMissingError, KeyboardInterrupt):  # not the call's fault: back in the queue for later
         with db.session() as session:
-            _fenced(session, job, state="queued", worker="", stage="", progress=0.0, started_at=None)
-            session.execute(update(Call).where(Call.id == call.id).values(state="queued"))
+            _fenced(session, job, state=JobState.QUEUED, worker="", stage="", progress=0.0, started_at=None)
+            session.execute(update(Call).where(Call.id == call.id).values(state=CallState.QUEUED))
         raise
     except CallError as exc:  # the decoder names the stored file; people know the call by its name
         call = _fail(db, job, call, exc.reason.replace(str(audio_file(config, call)), call.original_name))
@@ -195,9 +196,9 @@ def _fail(db: Database, job: Job, call: Call, reason: str) -> Call:
     """Record the reason on the job and the call (unless another worker has taken the job over)."""
     try:
         with db.session() as session:
-            _fenced(session, job, state="failed", error=reason, finished_at=utcnow())
+            _fenced(session, job, state=JobState.FAILED, error=reason, finished_at=utcnow())
             call = session.get_one(Call, call.id)
-            call.state, call.error = "failed", reason
+            call.state, call.error = CallState.FAILED, reason
     except JobLost as exc:
         log.warning("%s; its failure is not recorded", exc)
     return call
@@ -209,21 +210,21 @@ def requeue_stale(db: Database, older_than_s: float, max_attempts: int) -> tuple
     parked as failed with the reason (a call that kills its worker every time, e.g. out of
     memory, must not stop the queue). Returns (requeued, parked)."""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
-    stale = (Job.state == "running", func.coalesce(Job.heartbeat_at, Job.started_at) < cutoff)
+    stale = (Job.state == JobState.RUNNING, func.coalesce(Job.heartbeat_at, Job.started_at) < cutoff)
     reason = (f"处理中断 {max_attempts} 次（进程被终止或内存不足？），已停止自动重试；"
               "排除原因后可点“重试”")
     with db.session() as session:
         parked = session.scalars(
             update(Job).where(*stale, Job.attempts >= max_attempts)
-            .values(state="failed", error=reason, finished_at=utcnow())
+            .values(state=JobState.FAILED, error=reason, finished_at=utcnow())
             .returning(Job.call_id).execution_options(synchronize_session=False)).all()
         if parked:
-            session.execute(update(Call).where(Call.id.in_(parked)).values(state="failed", error=reason))
+            session.execute(update(Call).where(Call.id.in_(parked)).values(state=CallState.FAILED, error=reason))
         requeued = session.scalars(
-            update(Job).where(*stale).values(state="queued", worker="", stage="", progress=0.0, started_at=None)
+            update(Job).where(*stale).values(state=JobState.QUEUED, worker="", stage="", progress=0.0, started_at=None)
             .returning(Job.call_id).execution_options(synchronize_session=False)).all()
         if requeued:
-            session.execute(update(Call).where(Call.id.in_(requeued)).values(state="queued"))
+            session.execute(update(Call).where(Call.id.in_(requeued)).values(state=CallState.QUEUED))
     if requeued or parked:
         log.warning("jobs without a heartbeat for %.0f s: %d requeued, %d parked after %d attempts",
                     older_than_s, len(requeued), len(parked), max_attempts)
@@ -235,13 +236,13 @@ def retry(db: Database, config: Config, call_id: int) -> Job:
     and announce it to the Celery workers when they take the jobs."""
     with db.session() as session:
         retried = rows_matched(session.execute(
-            update(Call).where(Call.id == call_id, Call.state == "failed").values(state="queued", error="")
+            update(Call).where(Call.id == call_id, Call.state == CallState.FAILED).values(state=CallState.QUEUED, error="")
         ))
         if not retried:
             call = session.get(Call, call_id)
             raise ValueError(f"call {call_id} does not exist" if call is None
                              else f"call {call_id} is {call.state}; only failed calls are retried")
-        job = Job(kind="process", call_id=call_id, state="queued")
+        job = Job(kind="process", call_id=call_id, state=JobState.QUEUED)
         session.add(job)
     announce(config)
     return job

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from qa.access import CallState
 from qa.db.models import AuditEntry, Call, ItemVerdict, Scoring, Transcript, utcnow
 from qa.db.session import Database
 from qa.learning.predict import predict_new_scoring
@@ -52,7 +53,7 @@ def rescore(db: Database, rules: RuleSet, call_ids: list[int] | None = None,
     still there are kept, the change is written to the audit log, and an open review's version is
     raised so an inspector working on the old verdicts reloads. Returns the ids re-scored.
     """
-    query = select(Call.id).join(Transcript).where(Call.state != "confirmed").order_by(Call.id)
+    query = select(Call.id).join(Transcript).where(Call.state != CallState.CONFIRMED).order_by(Call.id)
     if call_ids is not None:
         query = query.where(Call.id.in_(call_ids))
     with db.session() as session:

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from qa.access import MANAGERS
 from qa.db.models import Call, ItemVerdict
 from qa.learning.agreement import ItemAgreement, month_agreement
-from qa.tally.actions import MANAGERS
 from qa.tally.period import Month, MonthError
 from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session

@@ -8,6 +8,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from qa.access import STAFF, CallState
 from qa.db.models import Call, Job
 from qa.errors import CallError
 from qa.review.actions import review_version
@@ -15,7 +16,7 @@ from qa.speech.peaks import cached_peaks
 from web.db import db_session
 from web.errors import refuse
 from web.i18n import STAGE_LABELS, STATE_LABELS, when
-from web.security import STAFF, audio_file, call_or_403, roles_required
+from web.security import audio_file, call_or_403, roles_required
 from web.settings import qa_config
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -57,5 +58,5 @@ def status() -> Response:
         "stage": str(STAGE_LABELS.get(jobs[c.id].stage, jobs[c.id].stage)) if c.id in jobs else "",
         "progress": jobs[c.id].progress if c.id in jobs else 0.0,
         "error": c.error, "created": when(c.created_at), "url": url_for("calls.page", call_id=c.id),
-        "retry_url": url_for("upload.retry", call_id=c.id) if c.state == "failed" else None,
+        "retry_url": url_for("upload.retry", call_id=c.id) if c.state == CallState.FAILED else None,
     } for c in calls])

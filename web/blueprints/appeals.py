@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from qa.access import REVIEWERS, Role
 from qa.db.models import Appeal, ItemVerdict
-from qa.review.actions import REVIEWERS, decide_appeal, file_appeal
+from qa.review.actions import decide_appeal, file_appeal
 from web.db import db_session
 from web.queries import users_by_id
 from web.security import call_or_403, roles_required
@@ -25,7 +26,7 @@ RECENT = 50
 def index() -> str:
     """Staff see open appeals first, then recent decisions; an agent sees their own."""
     query = select(Appeal).options(selectinload(Appeal.verdict).selectinload(ItemVerdict.call))
-    if current_user.role == "agent":
+    if current_user.role == Role.AGENT:
         query = query.where(Appeal.agent_user_id == current_user.id)
     appeals = db_session().scalars(query.order_by((Appeal.state == "open").desc(), Appeal.created_at.desc())
                                    .limit(RECENT)).all()
@@ -35,7 +36,7 @@ def index() -> str:
 
 
 @bp.post("/items/<int:verdict_id>")
-@roles_required("agent")
+@roles_required(Role.AGENT)
 def file(verdict_id: int) -> Response:
     verdict = db_session().get(ItemVerdict, verdict_id)
     if verdict is None:

@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from qa.access import Role
 from qa.db.models import User
 from web.db import database, db_session
 from web.i18n import LOCALES
@@ -20,7 +21,7 @@ bp = Blueprint("auth", __name__)
 
 
 def home_for(user: User) -> str:
-    return url_for("scorecard.mine") if user.role == "agent" else url_for("queue.index")
+    return url_for("scorecard.mine") if user.role == Role.AGENT else url_for("queue.index")
 
 
 @bp.get("/")

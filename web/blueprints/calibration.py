@@ -12,14 +12,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from qa.access import MANAGERS, REVIEWERS, STAFF
 from qa.db.models import CalibrationRating, CalibrationSession, Call, Transcript
 from qa.learning.calibration import close, create_session, decide, items_of, rate, results
-from qa.tally.actions import MANAGERS
 from web.callview import turn_views
 from web.db import db_session
 from web.errors import form_action
 from web.ids import form_int
-from web.security import STAFF, roles_required
+from web.security import roles_required
 
 bp = Blueprint("calibration", __name__, url_prefix="/calibration")
 
@@ -61,7 +61,7 @@ def show(cal_id: int) -> str:
 
 
 @bp.route("/<int:cal_id>/calls/<int:call_id>", methods=["GET", "POST"])
-@roles_required("inspector", "manager")
+@roles_required(*REVIEWERS)
 def rate_call(cal_id: int, call_id: int) -> str | Response:
     cal = _calibration_or_404(cal_id)
     if call_id not in {c.call_id for c in cal.calls}:

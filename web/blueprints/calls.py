@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
+from qa.access import REVIEWABLE, REVIEWERS, CallState, Role
 from qa.db.models import AuditEntry, Call, ItemVerdict
-from qa.review.actions import REVIEWABLE, REVIEWERS, confirm_call, review_version, score_of, set_verdict
+from qa.review.actions import confirm_call, review_version, set_verdict
+from qa.scoring.scorecard import score_verdicts
 from web.callview import audit_changes, item_views, role_review, turn_views
 from web.db import db_session
 from web.errors import wants_json
@@ -32,7 +34,7 @@ def page(call_id: int) -> str:
     call = call_or_403(call_id, *PAGE_LOADING)
     audit = db_session().scalars(select(AuditEntry).where(AuditEntry.call_id == call.id)
                                  .options(joinedload(AuditEntry.user)).order_by(AuditEntry.at, AuditEntry.id)).all()
-    preview = score_of(call.verdicts, scoring_template())
+    preview = score_verdicts(call.verdicts, scoring_template())
     return render_template(
         "call.html", call=call, turns=turn_views(call.transcript.data if call.transcript else None, call.verdicts),
         items=item_views(call.verdicts), version=review_version(call), preview=preview,
@@ -40,7 +42,7 @@ def page(call_id: int) -> str:
         audit=[(entry, audit_changes(entry, {v.item: v.name for v in call.verdicts})) for entry in audit],
         review_below=scoring_template().review_below_confidence,
         can_review=current_user.role in REVIEWERS and call.state in REVIEWABLE,
-        can_appeal=current_user.role == "agent" and call.state == "confirmed")
+        can_appeal=current_user.role == Role.AGENT and call.state == CallState.CONFIRMED)
 
 
 @bp.get("/<int:call_id>/audio")
@@ -74,7 +76,7 @@ def save_item(call_id: int, verdict_id: int) -> Response:
                 request.form.get("comment", ""), _version())
     if not wants_json():
         return redirect(url_for("calls.page", call_id=call_id, _anchor=f"v{verdict.id}"))
-    score, grade, fatal = score_of(verdict.call.verdicts, scoring_template())
+    score, grade, fatal = score_verdicts(verdict.call.verdicts, scoring_template())
     return jsonify(ok=True, version=review_version(verdict.call), score=score, grade=grade, fatal=fatal,
                    state_label=str(STATE_LABELS[verdict.call.state]),
                    item={"id": verdict.id, "verdict": verdict.verdict, "label": str(VERDICT_LABELS[verdict.verdict]),

@@ -12,10 +12,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from qa.access import MANAGERS
 from qa.db.models import LearnedModel, PhraseDecision
 from qa.learning.phrases import decide_phrase
 from qa.learning.versions import activate, request_training, summary
-from qa.tally.actions import MANAGERS
 from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
 from web.errors import form_action

@@ -8,11 +8,12 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from qa.access import STAFF
 from qa.db.models import Agent, Team
 from web.db import db_session
 from web.ids import form_int
 from web.queries import QueueFilters, paginate, queue_count, queue_statement, verdict_summaries
-from web.security import STAFF, roles_required
+from web.security import roles_required
 from web.settings import checklist_items, qa_config, scoring_template
 
 bp = Blueprint("queue", __name__)

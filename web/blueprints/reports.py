@@ -9,12 +9,13 @@ from flask import Blueprint, abort, redirect, render_template, send_file, url_fo
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
+from qa.access import STAFF
 from qa.tally.period import Week, WeekError
 from qa.tally.weekly import WeeklyReport, weekly_report, write_weekly_xlsx
 from web.charts import Bar, BarGroup, Chart, bars_chart
 from web.db import db_session
 from web.periods import latest_week
-from web.security import STAFF, roles_required
+from web.security import roles_required
 from web.settings import qa_config
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.wrappers import Response
 
+from qa.access import STAFF, CallState, Role
 from qa.db.models import Agent, Appeal, Call, PublishedTally, call_time
 from qa.tally.actions import published, published_months
 from qa.tally.period import Month
@@ -23,14 +24,14 @@ from web.db import db_session
 from web.i18n import number
 from web.ids import form_int
 from web.queries import paginate
-from web.security import STAFF, roles_required
+from web.security import roles_required
 from web.settings import qa_config, scoring_template
 
 bp = Blueprint("scorecard", __name__)
 
 
 @bp.get("/scorecard")
-@roles_required("agent")
+@roles_required(Role.AGENT)
 def mine() -> Response:
     if current_user.agent_id is None:
         abort(404)
@@ -41,7 +42,7 @@ def mine() -> Response:
 @roles_required(*STAFF)
 def agents() -> str:
     confirmed = (select(Call.agent_id, func.count(Call.id).label("calls"), func.avg(Call.score).label("average"))
-                 .where(Call.state == "confirmed").group_by(Call.agent_id).subquery())
+                 .where(Call.state == CallState.CONFIRMED).group_by(Call.agent_id).subquery())
     rows = db_session().execute(select(Agent, confirmed.c.calls, confirmed.c.average)
                                 .outerjoin(confirmed, confirmed.c.agent_id == Agent.id)
                                 .options(selectinload(Agent.team)).order_by(Agent.code)).all()
@@ -49,9 +50,9 @@ def agents() -> str:
 
 
 @bp.get("/agents/<int:agent_id>")
-@roles_required(*STAFF, "agent")
+@roles_required(*STAFF, Role.AGENT)
 def agent(agent_id: int) -> str:
-    if current_user.role == "agent" and current_user.agent_id != agent_id:
+    if current_user.role == Role.AGENT and current_user.agent_id != agent_id:
         abort(403)
     person = db_session().get(Agent, agent_id)
     if person is None:

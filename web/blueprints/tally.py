@@ -12,8 +12,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from qa.access import MANAGERS
 from qa.db.models import Agent
-from qa.tally.actions import MANAGERS, add_entry, publish
+from qa.tally.actions import add_entry, publish
 from qa.tally.compute import ADJUSTMENT
 from qa.tally.export import TABLES, csv_text, write_xlsx
 from qa.tally.period import Month, MonthError

@@ -12,11 +12,12 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
+from qa.access import STAFF, CallState
 from qa.audit import record
 from qa.work.ingest import IngestError, MetadataSheet, ingest_file, read_metadata_csv, safe_name
 from qa.work.jobs import retry as retry_job
 from web.db import database, db_session
-from web.security import STAFF, call_or_403, roles_required
+from web.security import call_or_403, roles_required
 from web.settings import qa_config
 
 bp = Blueprint("upload", __name__, url_prefix="/upload")
@@ -82,6 +83,6 @@ def retry(call_id: int) -> Response | tuple[str, int]:
     except ValueError:
         flash(gettext("Only failed calls can be retried."), "error")
         return redirect(url_for("upload.status"))
-    record(db_session(), current_user, "retry", "call", call_id, call_id, before, {"state": "queued"})
+    record(db_session(), current_user, "retry", "call", call_id, call_id, before, {"state": CallState.QUEUED})
     flash(gettext("Call %(id)d is queued again.", id=call_id), "ok")
     return redirect(url_for("upload.status"))
