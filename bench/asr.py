@@ -66,7 +66,7 @@ def speech_time_error(transcript: Transcript, truth: dict) -> float:
     error = total = 0
     predicted = {role: np.zeros(n, bool) for role in ("agent", "customer")}
     for seg in transcript.segments:
-        role = transcript.roles["speakers"].get(seg.speaker)
+        role = transcript.roles.speakers.get(seg.speaker)
         if role in predicted:
             predicted[role][int(seg.start / FRAME_S): int(seg.end / FRAME_S)] = True
     for role in ("agent", "customer"):
@@ -89,7 +89,7 @@ def diarization_error_rate(transcript: Transcript, truth: dict) -> float:
     for i, turn in enumerate(truth["turns"]):
         reference[Segment(turn["start"], turn["end"]), i] = turn["role"]
     for i, seg in enumerate(transcript.segments):
-        hypothesis[Segment(seg.start, seg.end), i] = transcript.roles["speakers"].get(seg.speaker, seg.speaker)
+        hypothesis[Segment(seg.start, seg.end), i] = transcript.roles.speakers.get(seg.speaker, seg.speaker)
     uem = Timeline([Segment(0, truth["duration"])])
     return float(DiarizationErrorRate(skip_overlap=False)(reference, hypothesis, uem=uem))
 
@@ -118,16 +118,16 @@ def evaluate(pipeline: SpeechPipeline, audio: Path, truth: dict) -> CallResult:
     edits, ref_chars = char_edits("".join(t["text"] for t in truth["turns"]),
                                   "".join(t.text for t in transcript.turns))
     words = transcript.words
-    right = sum(true_role_of_word(w.text, w.start, w.end, truth["turns"]) == transcript.roles["speakers"].get(w.speaker)
+    right = sum(true_role_of_word(w.text, w.start, w.end, truth["turns"]) == transcript.roles.speakers.get(w.speaker)
                 for w in words)
     return CallResult(
-        call_id=truth["call_id"], channels=transcript.audio["channels"], duration=transcript.audio["duration"],
+        call_id=truth["call_id"], channels=transcript.audio.channels, duration=transcript.audio.duration,
         cer=edits / max(ref_chars, 1), ref_chars=ref_chars, edits=edits, words=len(words),
         words_right_role=right, speech_error=speech_time_error(transcript, truth),
-        pipeline_s=pipeline_s, baseline_s=baseline_s, agent_confidence=transcript.roles["confidence"],
+        pipeline_s=pipeline_s, baseline_s=baseline_s, agent_confidence=transcript.roles.confidence,
         asr_s=transcript.timings["asr"], diarize_s=transcript.timings["diarize"],
-        speakers=transcript.diarization["num_speakers"], der=diarization_error_rate(transcript, truth),
-        review=transcript.roles.get("review", []),
+        speakers=transcript.diarization.num_speakers, der=diarization_error_rate(transcript, truth),
+        review=transcript.roles.review,
     )
 
 
@@ -218,7 +218,7 @@ def main() -> None:
               f"{r.agent_confidence:7.2f} {','.join(r.review)}", flush=True)
     summary = summarise(results)
     asr = pipeline.transcriber.describe()
-    print(f"\nmodel {Path(asr['model']).name} on {asr['device']} ({asr['compute_type']}), {summary['calls']} calls, "
+    print(f"\nmodel {Path(asr.model).name} on {asr.device} ({asr.compute_type}), {summary['calls']} calls, "
           f"{summary['audio_seconds']} s of audio")
     print(f"CER                                   {summary['cer']:.1%}")
     for kind in ("stereo", "mono"):

@@ -91,7 +91,7 @@ def compare(truths: list[dict], calls: list[Transcript], rules: RuleSet) -> Agre
     for truth, transcript in zip(truths, calls):
         card = score_transcript(transcript, rules)
         found.calls += 1
-        found.directions_right += card.facts["direction"] == truth["direction"]
+        found.directions_right += card.facts.direction == truth["direction"]
         expected = truth["expected_verdicts"]
         wrong = [v.item for v in card.verdicts if v.verdict != expected[v.item]]
         found.items_right += len(card.verdicts) - len(wrong)

@@ -87,8 +87,8 @@ def main() -> None:
     calls = len(files) * args.rounds
     audio_total = audio_s * args.rounds
     print(f"{len(files)} sample calls × {args.rounds} round(s), {audio_s:.0f} s of audio per round; "
-          f"model {Path(runtime['model']).name} on {runtime['device']} ({runtime['compute_type']}"
-          + (f", batches of {args.batch_size}" if runtime["device"] == "cuda" else "") + f"); {db.dialect}")
+          f"model {Path(runtime.model).name} on {runtime.device} ({runtime.compute_type}"
+          + (f", batches of {args.batch_size}" if runtime.device == "cuda" else "") + f"); {db.dialect}")
     if failed:
         print(f"warning: {failed} call(s) not scored")
     print(f"\n{'':28} {'seconds':>8} {'calls/hour':>11} {'audio h/hour':>13} {'RTF':>7}")

@@ -121,7 +121,7 @@ def store_calls(session: Session, rules: RuleSet, calls: list[DemoCall]) -> int:
     for demo in new:
         data = demo.variant
         transcript = transcript_from_truth(data)
-        transcript.audio["text_only"] = True  # no recording: the call page shows no player
+        transcript.audio.text_only = True  # no recording: the call page shows no player
         card = score_transcript(transcript, rules, data["direction"])
         call = Call(sha256=demo.sha256, audio_path="", original_name=f"{data['call_id']} ({MARK})",
                     agent=_agent(session, data["agent_id"]), direction=data["direction"], started_at=demo.started_at,

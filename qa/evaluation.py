@@ -12,7 +12,7 @@ from rapidfuzz.distance import Levenshtein
 # in digits and the scripts in characters.
 from qa.scoring.text import normalise
 from qa.speech.transcript import Transcript
-from qa.speech.types import SpeakerSegment, Turn, Word
+from qa.speech.types import AsrInfo, AudioInfo, DiarizationInfo, RoleDecision, SpeakerSegment, Turn, Word
 
 
 def char_edits(reference: str, hypothesis: str) -> tuple[int, int]:
@@ -51,10 +51,10 @@ def transcript_from_truth(truth: dict) -> Transcript:
         segments.append(SpeakerSegment(speakers[t["role"]], t["start"], t["end"]))
     return Transcript(
         call_id=truth["call_id"],
-        audio={"duration": truth["duration"], "channels": truth["channels"], "sha256": ""},
-        asr={"model": "truth"},
-        diarization={"method": "truth", "num_speakers": 2},
-        roles={"agent": "A", "speakers": {"A": "agent", "C": "customer"}, "confidence": 1.0, "evidence": []},
+        audio=AudioInfo(duration=truth["duration"], channels=truth["channels"]),
+        asr=AsrInfo(model="truth"),
+        diarization=DiarizationInfo(method="truth", num_speakers=2),
+        roles=RoleDecision(agent="A", speakers={"A": "agent", "C": "customer"}, confidence=1.0),
         segments=segments,
         turns=turns,
     )

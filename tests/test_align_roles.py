@@ -56,7 +56,7 @@ def test_greeting_makes_the_second_speaker_the_agent_on_a_mono_call() -> None:
                      ("一零二四", 1.8, 2.4, "S1"), ("为您服务", 2.4, 3.0, "S1"))
     decision = decide_roles(words, ["S0", "S1"])
     assert decision.agent == "S1"
-    assert decision.roles == {"S0": "customer", "S1": "agent"}
+    assert decision.speakers == {"S0": "customer", "S1": "agent"}
     assert decision.confidence > 0.9
     assert {e["cue"] for e in decision.evidence} >= {"工号", "为您服务", "speaks first"}
 
@@ -101,7 +101,7 @@ def test_an_unsure_split_lowers_the_confidence_and_says_why() -> None:
 def test_a_lone_voice_without_agent_phrases_is_nobody_s_agent() -> None:
     words = words_of(("我的快递", 0, 1, "S0"), ("怎么还没到", 1, 2, "S0"))
     decision = decide_roles(words, ["S0"], split=Diarization([], None, 0.3, "one_voice"))
-    assert decision.agent is None and decision.roles == {"S0": "unknown"}
+    assert decision.agent is None and decision.speakers == {"S0": "unknown"}
     assert decision.review == ["one_voice", "no_agent_evidence"] and decision.confidence < 0.5
 
 

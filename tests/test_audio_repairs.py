@@ -101,5 +101,5 @@ def test_the_transcript_carries_the_warnings(speech_8k: np.ndarray, tmp_path: Pa
     samples[0, 1000:1010] = np.nan
     path = encode(samples, 16000, tmp_path / "nan.wav", "pcm_f32le", "wav")
     transcript = SpeechPipeline(Config(models_dir=models_dir)).process(path)
-    assert transcript.audio["warnings"] == ["10 non-finite samples (NaN or infinite) set to 0"]
+    assert transcript.audio.warnings == ["10 non-finite samples (NaN or infinite) set to 0"]
     assert transcript.turns

@@ -102,7 +102,7 @@ def test_a_call_recognised_in_pieces_reads_as_when_whole(models_dir: Path, monke
     pieced = speech.process(call)
     assert len(load_audio(call).pieces(30.0)) == 3
     starts = [w.start for w in pieced.words]
-    assert starts == sorted(starts) and starts[0] >= 0 and pieced.words[-1].end <= whole.audio["duration"]
+    assert starts == sorted(starts) and starts[0] >= 0 and pieced.words[-1].end <= whole.audio.duration
     assert max(s.end for s in pieced.segments) > 60  # segments of the last piece are timed within the call
     text_whole, text_pieced = ("".join(w.text for w in t.words) for t in (whole, pieced))
     common = sum(min(text_whole.count(ch), text_pieced.count(ch)) for ch in set(text_whole))

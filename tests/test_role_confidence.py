@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from conftest import sample_truth
 
 from qa.evaluation import transcript_from_truth
@@ -14,7 +16,7 @@ def test_low_role_confidence_lowers_role_verdicts_and_raises_the_call_in_the_que
     rules = load_rules()
     sure = transcript_from_truth(sample_truth("c04_no_closing"))
     unsure = transcript_from_truth(sample_truth("c04_no_closing"))
-    unsure.roles = {**unsure.roles, "confidence": 0.3, "review": ["close_voices"]}
+    unsure.roles = replace(unsure.roles, confidence=0.3, review=["close_voices"])
     sure_card, unsure_card = score_transcript(sure, rules), score_transcript(unsure, rules)
     pairs = [(a, b) for a, b in zip(sure_card.verdicts, unsure_card.verdicts) if a.verdict != "na"]
     assert any(b.confidence < a.confidence for a, b in pairs)

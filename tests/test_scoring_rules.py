@@ -12,10 +12,10 @@ from qa.scoring.engine import score_transcript
 from qa.scoring.loader import RuleSet, load_rules
 from qa.scoring.patterns import Hit, compile_pattern
 from qa.scoring.schema import ScoringTemplate
-from qa.scoring.scorecard import Scorecard, Verdict, apply_template
+from qa.scoring.scorecard import CardFacts, RulesVersion, Scorecard, Verdict, apply_template
 from qa.scoring.text import SearchText
 from qa.speech.transcript import Transcript
-from qa.speech.types import SpeakerSegment, Turn, Word
+from qa.speech.types import AsrInfo, AudioInfo, DiarizationInfo, RoleDecision, SpeakerSegment, Turn, Word
 
 Line = tuple[str, float, float, str, float]  # role, start, end, text, recognition probability
 SPEAKERS = {"agent": "A", "customer": "C"}
@@ -33,9 +33,9 @@ def make_call(*lines: Line, call_id: str = "call") -> Transcript:
         turns.append(Turn(speaker, role, start, end, text, words))
         segments.append(SpeakerSegment(speaker, start, end))
     return Transcript(
-        call_id=call_id, audio={"duration": max(line[2] for line in lines), "channels": 2, "sha256": ""},
-        asr={"model": "test"}, diarization={"method": "test"},
-        roles={"agent": "A", "speakers": {"A": "agent", "C": "customer"}, "confidence": 1.0, "evidence": []},
+        call_id=call_id, audio=AudioInfo(duration=max(line[2] for line in lines), channels=2),
+        asr=AsrInfo(model="test"), diarization=DiarizationInfo(method="test"),
+        roles=RoleDecision(agent="A", speakers={"A": "agent", "C": "customer"}, confidence=1.0),
         segments=segments, turns=turns,
     )
 
@@ -290,15 +290,15 @@ OUTBOUND_CALL: list[Line] = [
 
 def test_direction_is_inferred_from_an_outbound_opening(rules: RuleSet) -> None:
     card = score_transcript(make_call(*OUTBOUND_CALL), rules, None)
-    assert card.facts["direction"] == "outbound"
-    assert card.facts["direction_source"].startswith("inferred")
+    assert card.facts.direction == "outbound"
+    assert card.facts.direction_source.startswith("inferred")
     assert verdict(card, "closing.outbound_thanks").verdict == "pass"
     assert verdict(card, "closing.inbound_thanks").verdict == "na"
 
 
 def test_a_given_direction_overrides_the_opening(rules: RuleSet) -> None:
     card = score_transcript(make_call(*OUTBOUND_CALL), rules, "inbound")
-    assert (card.facts["direction"], card.facts["direction_source"]) == ("inbound", "given")
+    assert (card.facts.direction, card.facts.direction_source) == ("inbound", "given")
     assert verdict(card, "closing.outbound_thanks").verdict == "na"
     assert verdict(card, "closing.inbound_thanks").verdict == "fail"
 
@@ -415,7 +415,7 @@ TEMPLATE = ScoringTemplate.model_validate({
 def test_grade_bands(deducted: float, score: float, grade: str) -> None:
     failed = Verdict(item="x.y", checklist="x", area="courtesy", name="x", explain="", verdict="fail",
                      confidence=1.0, deduct=deducted, fatal=False, reason="")
-    card = apply_template(Scorecard("call", "", [], {}, {}, [failed]), TEMPLATE)
+    card = apply_template(Scorecard("call", "", [], RulesVersion("t", 1, ""), CardFacts(), [failed]), TEMPLATE)
     assert (card.score, card.grade) == (score, grade)
 
 
@@ -460,7 +460,7 @@ def test_default_checklists_give_the_expected_verdicts(rules: RuleSet, call_id: 
 @pytest.mark.parametrize("call_id", TRUTHS)
 def test_direction_inferred_from_the_opening_matches_the_sample(rules: RuleSet, call_id: str) -> None:
     card = score_transcript(transcript_from_truth(TRUTHS[call_id]), rules, None)
-    assert card.facts["direction"] == TRUTHS[call_id]["direction"]
+    assert card.facts.direction == TRUTHS[call_id]["direction"]
 
 
 
@@ -477,7 +477,7 @@ def test_direction_from_asking_for_the_customer_or_whether_they_can_talk(rules: 
                                                                           expected: str) -> None:
     card = score_transcript(make_call(("agent", 0.5, 5.0, opening, 1.0), ("customer", 5.5, 6.5, "是我。", 1.0)),
                             rules, None)
-    assert card.facts["direction"] == expected
+    assert card.facts.direction == expected
 
 
 @pytest.mark.parametrize(("opening", "item", "expected"), [

@@ -22,7 +22,7 @@ from qa.db.models import AuditEntry, Call, ItemVerdict, Job, Scoring, Team, Tran
 from qa.db.session import Database, open_database, upgrade
 from qa.review.queue import risk_of
 from qa.scoring.loader import DEFAULTS_DIR, RuleSet, load_rules
-from qa.scoring.scorecard import Scorecard
+from qa.scoring.scorecard import CardFacts, RulesVersion, Scorecard
 from qa.speech.asr import ModelMissingError
 from qa.speech.pipeline import SpeechPipeline
 from qa.work.ingest import (
@@ -348,7 +348,7 @@ def test_a_recorded_call_end_to_end(migrated_db: Database, db_config: Config, ru
         card = Scorecard.from_dict(scoring.scorecard)
         assert (call.score, call.grade, call.fatal) == (card.score, card.grade, card.fatal) \
             == (scoring.score, scoring.grade, scoring.fatal)
-        assert scoring.checklists == card.checklists and {c["id"] for c in card.checklists} >= {"greeting"}
+        assert scoring.checklists == card.to_dict()["checklists"] and {c.id for c in card.checklists} >= {"greeting"}
         assert [v.position for v in call.verdicts] == list(range(len(rules.items())))
         assert [v.item for v in call.verdicts] == [item.id for _, item in rules.items()]
         assert all(v.scoring_id == scoring.id and v.final_verdict is None for v in call.verdicts)
@@ -503,7 +503,8 @@ def test_a_worker_in_a_thread_processes_new_calls(migrated_db: Database, db_conf
 def test_sampling_is_reproducible_and_near_the_rate() -> None:
     from qa.review.queue import is_sampled
 
-    passing = Scorecard(call_id="", audio_sha256="", checklists=[], template={}, facts={}, verdicts=[])
+    passing = Scorecard(call_id="", audio_sha256="", checklists=[], template=RulesVersion("t", 1, ""), facts=CardFacts(),
+                        verdicts=[])
     shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(4000)]
     drawn = [is_sampled(passing, sha, 0.1) for sha in shas]
     assert drawn == [is_sampled(passing, sha, 0.1) for sha in shas]

@@ -7,15 +7,15 @@ import json
 import pytest
 
 from qa.speech.transcript import Transcript, render
-from qa.speech.types import SpeakerSegment, Turn, Word
+from qa.speech.types import AsrInfo, AudioInfo, DiarizationInfo, RoleDecision, SpeakerSegment, Turn, Word
 
 
 def make() -> Transcript:
     w1, w2 = Word("您好", 0.5, 1.0, 0.98, "S0"), Word("<script>", 1.5, 2.0, 0.5, "S1")
     return Transcript(
-        call_id="c1", audio={"duration": 3.0, "channels": 1}, asr={"model": "m"},
-        diarization={"method": "x"}, roles={"agent": "S0", "speakers": {"S0": "agent", "S1": "customer"},
-                                              "confidence": 0.9, "evidence": []},
+        call_id="c1", audio=AudioInfo(duration=3.0, channels=1), asr=AsrInfo(model="m"),
+        diarization=DiarizationInfo(method="x"),
+        roles=RoleDecision(agent="S0", speakers={"S0": "agent", "S1": "customer"}, confidence=0.9),
         segments=[SpeakerSegment("S0", 0.4, 1.1), SpeakerSegment("S1", 1.4, 2.1)],
         turns=[Turn("S0", "agent", 0.5, 1.0, "您好", [w1]), Turn("S1", "customer", 1.5, 2.0, "<script>", [w2])],
     )

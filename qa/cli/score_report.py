@@ -21,7 +21,7 @@ def _evidence_text(card: Scorecard, index: int) -> str:
 
 def print_scorecard(console: Console, card: Scorecard) -> None:
     flag = " [bold red]高压线 / 一票否决[/bold red]" if card.fatal else ""
-    console.print(f"[bold]{escape(card.call_id)}[/bold]  {card.facts['direction']}  "
+    console.print(f"[bold]{escape(card.call_id)}[/bold]  {card.facts.direction}  "
                   f"score [bold]{card.score:g}[/bold]  {card.grade}{flag}"
                   + (f"  [yellow]{len(card.needs_review)} item(s) to check[/yellow]" if card.needs_review else ""))
     table = Table("检查项", "verdict", "conf.", "−", "evidence")

@@ -15,7 +15,7 @@ from qa.scoring.facts import CallFacts, call_facts
 from qa.scoring.loader import RuleSet
 from qa.scoring.patterns import Hit, Pattern
 from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
-from qa.scoring.scorecard import Evidence, Scorecard, Verdict, VerdictValue, apply_template
+from qa.scoring.scorecard import CardFacts, Evidence, RulesVersion, Scorecard, Verdict, VerdictValue, apply_template
 from qa.scoring.text import SearchText, TurnPieces
 from qa.speech.transcript import Transcript
 
@@ -43,7 +43,7 @@ class CallContext:
     def __init__(self, transcript: Transcript, rules: RuleSet, direction: str | None) -> None:
         self.transcript = transcript
         self.turns = transcript.turns
-        self.role_confidence = float(transcript.roles.get("confidence", 1.0))
+        self.role_confidence = transcript.roles.confidence
         self._pieces = TurnPieces(self.turns, rules.searcher)
         self._texts: dict[tuple[int, ...], SearchText] = {}
         self._windows: dict[tuple[str, int], list[int]] = {}
@@ -269,7 +269,7 @@ def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules:
 def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
     assert item.min_overlap_s is not None  # the schema requires it of interruption items
     events = ctx.facts.cut_ins(item.min_overlap_s)
-    mono = ctx.transcript.audio.get("channels") == 1
+    mono = ctx.transcript.audio.channels == 1
     evidence = [Evidence(start=round(a, 3), end=round(a + o, 3), how="overlap", role="agent",
                          text=f"客户说话时坐席插话，双方同时说了 {o:.1f} 秒")
                 for a, _, o in events]
@@ -364,14 +364,13 @@ def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | No
     facts = ctx.facts
     card = Scorecard(
         call_id=transcript.call_id,
-        audio_sha256=transcript.audio.get("sha256", ""),
-        checklists=[{"id": c.checklist.id, "version": c.checklist.version, "sha256": c.sha256}
-                    for c in rules.checklists],
-        template={"id": rules.template.id, "version": rules.template.version, "sha256": rules.template_sha256},
-        facts={"direction": facts.direction, "direction_source": facts.direction_source,
-               "holds": [[round(s, 2), round(e, 2)] for s, e in ctx.holds(rules.template.hold.min_silence_s)],
-               "agent_cpm": round(facts.agent_cpm, 1) if facts.agent_cpm else None,
-               "role_confidence": ctx.role_confidence},
+        audio_sha256=transcript.audio.sha256,
+        checklists=[RulesVersion(c.checklist.id, c.checklist.version, c.sha256) for c in rules.checklists],
+        template=RulesVersion(rules.template.id, rules.template.version, rules.template_sha256),
+        facts=CardFacts(direction=facts.direction, direction_source=facts.direction_source,
+                        holds=[[round(s, 2), round(e, 2)] for s, e in ctx.holds(rules.template.hold.min_silence_s)],
+                        agent_cpm=round(facts.agent_cpm, 1) if facts.agent_cpm else None,
+                        role_confidence=ctx.role_confidence),
         verdicts=verdicts,
     )
     return apply_template(card, rules.template)

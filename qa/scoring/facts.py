@@ -66,7 +66,7 @@ class CallFacts:
 
 
 def call_facts(transcript: Transcript, direction: str, direction_source: str) -> CallFacts:
-    roles = transcript.roles.get("speakers", {})
+    roles = transcript.roles.speakers
     by_role: dict[str, list[Interval]] = {"agent": [], "customer": []}
     for seg in transcript.segments:
         role = roles.get(seg.speaker)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.records import StoredForm
 from qa.scoring.schema import ScoringTemplate
 
 SCHEMA = "qa.scorecard/1"
@@ -60,12 +61,34 @@ class Verdict:
 
 
 @dataclass
+class RulesVersion:
+    """A file of rules that made a card (a checklist or the scoring template): id, version and the
+    SHA-256 of its text, so that a stored card always says which rules made it."""
+
+    id: str
+    version: int | str
+    sha256: str
+
+
+@dataclass
+class CardFacts:
+    """What the scorer established about the call besides the items: the direction and how it was
+    known, the holds it found, the agent's pace (characters per minute), how sure the roles are."""
+
+    direction: str = ""
+    direction_source: str = ""
+    holds: list[list[float]] = field(default_factory=list)
+    agent_cpm: float | None = None
+    role_confidence: float = 1.0
+
+
+@dataclass
 class Scorecard:
     call_id: str
     audio_sha256: str
-    checklists: list[dict[str, Any]]
-    template: dict[str, Any]
-    facts: dict[str, Any]
+    checklists: list[RulesVersion]
+    template: RulesVersion
+    facts: CardFacts
     verdicts: list[Verdict]
     score: float = 0.0
     grade: str = ""
@@ -73,16 +96,11 @@ class Scorecard:
     needs_review: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, **asdict(self)}
+        return _STORED.dump(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scorecard:
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a {SCHEMA} scorecard (schema: {data.get('schema')!r})")
-        verdicts = [Verdict(**{**v, "verdict": VerdictValue(v["verdict"]), "evidence": [Evidence(**e) for e in v["evidence"]]})
-                    for v in data["verdicts"]]
-        fields = {k: v for k, v in data.items() if k not in ("schema", "verdicts")}
-        return cls(**fields, verdicts=verdicts)
+        return _STORED.load(data)
 
     @classmethod
     def load(cls, path: str | Path) -> Scorecard:
@@ -90,6 +108,9 @@ class Scorecard:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+
+
+_STORED = StoredForm(Scorecard, SCHEMA, "scorecard")
 
 
 class Weighed(Protocol):

@@ -18,22 +18,12 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from qa.config import AsrConfig
 from qa.errors import QAError
-from qa.speech.types import Word
+from qa.speech.types import AsrInfo, DroppedWord, Word
 
 log = logging.getLogger(__name__)
 
 
 SAMPLE_RATE = 16000
-
-
-@dataclass(frozen=True, slots=True)
-class DroppedWord:
-    """A recognised word that is not kept, with the reason: kept in the transcript for review."""
-
-    text: str
-    start: float
-    end: float
-    reason: str
 
 
 @dataclass(slots=True)
@@ -103,13 +93,10 @@ class Transcriber:
             str(model_dir), self.runtime.device, self.runtime.compute_type, config.cpu_threads
         )
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "model": str(self.model_dir),
-            "device": self.runtime.device,
-            "compute_type": self.runtime.compute_type,
-            "language": self.config.language,
-        }
+    def describe(self, dropped: list[DroppedWord] | None = None) -> AsrInfo:
+        """The transcript's record of this recogniser, with the words it dropped on one call."""
+        return AsrInfo(model=str(self.model_dir), device=self.runtime.device, compute_type=self.runtime.compute_type,
+                       language=self.config.language, dropped_words=dropped or [])
 
     def transcribe(self, audio: np.ndarray) -> Recognition:
         """Words of the audio, without those outside detected speech or in segments Whisper itself

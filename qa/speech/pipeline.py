@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from qa.speech.audio import DecodedAudio, load_audio
 from qa.speech.diarization.stereo import assign_words_by_channel, diarize_stereo
 from qa.speech.roles import decide_roles, two_parties_heard
 from qa.speech.transcript import Transcript
-from qa.speech.types import Diarization, Word
+from qa.speech.types import AudioInfo, Diarization, DiarizationInfo, Word
 
 # Recognition and stereo voice detection run over pieces of the call this long at most (cut in
 # quiet, DecodedAudio.pieces): their memory stays that of one piece however long the call.
@@ -111,7 +111,7 @@ class SpeechPipeline:
             stereo_roles = None
             if audio.channels == 2:
                 diarized = self._diarize_stereo(audio, pieces, words)
-                method, stereo_roles = "stereo channels", list(self.config.diarization.stereo_roles)
+                method, stereo_roles = "stereo channels", [str(role) for role in self.config.diarization.stereo_roles]
             else:
                 diarized, method = self._diarize_mono(audio, words)
                 assign_words_by_segments(words, diarized.segments)
@@ -120,32 +120,19 @@ class SpeechPipeline:
 
         speakers = sorted({s.speaker for s in segments} | {w.speaker for w in words if w.speaker})
         decision = decide_roles(words, speakers, stereo_roles, diarized)
-        turns = build_turns(words, decision.roles, self.config.turns.max_gap_s)
+        turns = build_turns(words, decision.speakers, self.config.turns.max_gap_s)
         lap("align")
         return Transcript(
             call_id=path.stem,
-            audio={
-                "path": str(path),
-                "sha256": audio.sha256,
-                "duration": round(audio.duration, 3),
-                "source_rate": audio.source_rate,
-                "source_channels": audio.source_channels,
-                "channels": audio.channels,
-                "codec": audio.codec,
-                "container": audio.container,
-                "note": audio.note,
-                "warnings": audio.warnings,
-            },
-            asr={**self.transcriber.describe(), "dropped_words": [asdict(d) for d in recognition.dropped]},
-            diarization={"method": method, "num_speakers": len(speakers), "stereo_roles": stereo_roles,
-                         "separation": diarized.separation},
-            roles={
-                "agent": decision.agent,
-                "speakers": decision.roles,
-                "confidence": decision.confidence,
-                "evidence": decision.evidence,
-                "review": decision.review,
-            },
+            audio=AudioInfo(
+                path=str(path), sha256=audio.sha256, duration=round(audio.duration, 3), source_rate=audio.source_rate,
+                source_channels=audio.source_channels, channels=audio.channels, codec=audio.codec,
+                container=audio.container, note=audio.note, warnings=audio.warnings,
+            ),
+            asr=self.transcriber.describe(recognition.dropped),
+            diarization=DiarizationInfo(method=method, num_speakers=len(speakers), stereo_roles=stereo_roles,
+                                        separation=diarized.separation),
+            roles=decision,
             segments=segments,
             turns=turns,
             timings=timings,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from qa.speech.types import Diarization, Word
+from qa.speech.types import Diarization, RoleDecision, Word
 
 STEREO_MAPPING_WEIGHT = 4.0
 FIRST_SPEAKER_WEIGHT = 0.5
@@ -56,15 +55,6 @@ CLOSING_WINDOW_S = 15.0
 SURE_EVIDENCE = 0.9  # evidence less sure than this marks the call for review
 
 
-@dataclass
-class RoleDecision:
-    roles: dict[str, str]
-    agent: str | None
-    confidence: float
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    review: list[str] = field(default_factory=list)  # reasons to check the roles (codes)
-
-
 def _speaker_text(words: list[Word], speaker: str, lo: float, hi: float) -> str:
     return "".join(w.text for w in words if w.speaker == speaker and lo <= w.start <= hi)
 
@@ -89,7 +79,7 @@ def decide_roles(
     """
     split = split or Diarization([])
     if not speakers:
-        return RoleDecision({}, None, 0.0, [], [split.doubt or "no_speakers"])
+        return RoleDecision(None, {}, 0.0, [], [split.doubt or "no_speakers"])
     scores = dict.fromkeys(speakers, 0.0)
     evidence: list[dict[str, Any]] = []
 
@@ -137,4 +127,4 @@ def decide_roles(
     review = [split.doubt] if split.doubt else []
     if sure < SURE_EVIDENCE:
         review.append("evidence_split" if agent else "no_agent_evidence")
-    return RoleDecision(roles, agent, round(sure * split.certainty, 3), evidence, review)
+    return RoleDecision(agent, roles, round(sure * split.certainty, 3), evidence, review)

@@ -7,11 +7,12 @@ for diarization tools.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa.speech.types import SpeakerSegment, Turn, Word
+from qa.records import StoredForm
+from qa.speech.types import AsrInfo, AudioInfo, DiarizationInfo, RoleDecision, SpeakerSegment, Turn, Word
 
 SCHEMA = "qa.transcript/1"
 ROLE_LABELS = {"agent": "坐席", "customer": "客户", "unknown": "未知"}
@@ -21,10 +22,10 @@ FORMATS = ("json", "srt", "txt", "rttm")
 @dataclass
 class Transcript:
     call_id: str
-    audio: dict[str, Any]
-    asr: dict[str, Any]
-    diarization: dict[str, Any]
-    roles: dict[str, Any]
+    audio: AudioInfo = field(default_factory=AudioInfo)
+    asr: AsrInfo = field(default_factory=AsrInfo)
+    diarization: DiarizationInfo = field(default_factory=DiarizationInfo)
+    roles: RoleDecision = field(default_factory=RoleDecision)
     segments: list[SpeakerSegment] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -34,29 +35,18 @@ class Transcript:
         return [w for t in self.turns for w in t.words]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, **asdict(self)}
+        return _STORED.dump(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a {SCHEMA} transcript (schema: {data.get('schema')!r})")
-        turns = [
-            Turn(**{**t, "words": [Word(**w) for w in t["words"]]}) for t in data["turns"]
-        ]
-        return cls(
-            call_id=data["call_id"],
-            audio=data["audio"],
-            asr=data["asr"],
-            diarization=data["diarization"],
-            roles=data["roles"],
-            segments=[SpeakerSegment(**s) for s in data["segments"]],
-            turns=turns,
-            timings=data.get("timings", {}),
-        )
+        return _STORED.load(data)
 
     @classmethod
     def load(cls, path: str | Path) -> Transcript:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+_STORED = StoredForm(Transcript, SCHEMA, "transcript")
 
 
 def _clock(seconds: float, sep: str = ".") -> str:
@@ -72,7 +62,7 @@ def to_json(t: Transcript) -> str:
 
 
 def to_txt(t: Transcript) -> str:
-    lines = [f"# {t.call_id}  agent={t.roles.get('agent')} (confidence {t.roles.get('confidence')})"]
+    lines = [f"# {t.call_id}  agent={t.roles.agent} (confidence {t.roles.confidence})"]
     for turn in t.turns:
         label = ROLE_LABELS.get(turn.role, turn.role)
         lines.append(f"[{_clock(turn.start)[3:]} - {_clock(turn.end)[3:]}] {label}: {turn.text}")

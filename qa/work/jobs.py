@@ -163,7 +163,7 @@ def run_job(db: Database, config: Config, rules: RuleSet, pipeline: SpeechPipeli
             session.add(Transcript(call_id=scored.id, data=transcript.to_dict()))
             store_scorecard(session, scored, card, rules, config.review.sample_rate)
             predict_new_scoring(session, scored, transcript, rules)
-            scored.duration, scored.state, scored.error = transcript.audio["duration"], CallState.SCORED, ""
+            scored.duration, scored.state, scored.error = transcript.audio.duration, CallState.SCORED, ""
         call = scored
         _warm_peaks(path, call, config)
     except JobLost as exc:

@@ -23,7 +23,7 @@ def store_scorecard(session: Session, call: Call, card: Scorecard, rules: RuleSe
     queue order (risk) and sampling."""
     data = card.to_dict()
     scoring = Scoring(call_id=call.id, scorecard=data, score=card.score, grade=card.grade, fatal=card.fatal,
-                      checklists=card.checklists)
+                      checklists=data["checklists"])
     session.add(scoring)
     session.flush()
     decided = {v.item: (v.final_verdict, v.comment, v.reviewed_by) for v in session.scalars(
