@@ -43,8 +43,11 @@ def problem_at(path: Path, tree: yaml.Node | None, loc: tuple[Any, ...], message
     return f"{path}:{line_of(tree, loc) or 1}: {where(loc)}: {message}"
 
 
-def parse_model_file(path: Path, model: type[BaseModel]) -> tuple[Any, yaml.Node | None, list[str], str]:
-    """Parse and validate one file: (model or None, YAML tree, problems, sha256)."""
+def parse_model_file(path: Path, model: type[BaseModel], tags: frozenset[str] = frozenset()
+                     ) -> tuple[Any, yaml.Node | None, list[str], str]:
+    """Parse and validate one file: (model or None, YAML tree, problems, sha256). `tags` are the
+    kinds of a list of tagged unions (a checklist's item types): pydantic puts the kind after the
+    index in an error's location, and the user did not write it there."""
     try:
         raw_bytes = path.read_bytes()
     except OSError as exc:
@@ -69,6 +72,7 @@ def parse_model_file(path: Path, model: type[BaseModel]) -> tuple[Any, yaml.Node
         for error in exc.errors():
             loc = tuple("schema" if k == "schema_" else k for k in error["loc"])
             loc = tuple(k for k in loc if not (isinstance(k, str) and k.startswith(("function-", "literal["))))
+            loc = tuple(k for i, k in enumerate(loc) if not (k in tags and i and isinstance(loc[i - 1], int)))
             message = error["msg"].removeprefix("Value error, ")
             got = error.get("input")
             quiet = error["type"] in ("missing", "value_error") or isinstance(got, dict | list)

@@ -522,3 +522,10 @@ def test_complaints_in_everyday_words_make_the_apology_item_apply(rules: RuleSet
     v = judge(rules, "courtesy.apology_to_upset_customer", OPENING, ("customer", 5.0, 8.0, customer, 1.0),
               ("agent", 8.5, 11.0, "好的，我帮您看一下。", 1.0))
     assert v.verdict == expected
+
+
+def test_every_kind_of_item_has_its_rule() -> None:
+    from qa.scoring.engine import RULES
+    from qa.scoring.schema import ITEM_KINDS
+
+    assert set(RULES) == set(ITEM_KINDS.values())

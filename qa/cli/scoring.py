@@ -24,6 +24,7 @@ from qa.scoring.loader import (
     load_rules,
     load_template,
 )
+from qa.scoring.schema import PhraseItem
 from qa.scoring.scorecard import Scorecard
 
 DIRECTION = click.Choice(["inbound", "outbound"])
@@ -172,7 +173,7 @@ def list_items(config: Config, checklists: Path | None) -> None:
     table = Table("item", "检查项", "type", "who", "cost", "source")
     for _, item in rules.items():  # a list of pairs, not a dict
         cost = "一票否决" if item.fatal else f"−{item.deduct:g}"
-        table.add_row(item.id, item.name, item.type, item.speaker if item.type in ("require", "forbid") else "",
+        table.add_row(item.id, item.name, item.type, item.speaker if isinstance(item, PhraseItem) else "",
                       cost, item.source)
     Console().print(table)
     click.echo(f"template {rules.template.id} v{rules.template.version}: base {rules.template.base:g}, grades "

@@ -14,7 +14,7 @@ from typing import Any
 from qa.db.models import ItemVerdict
 from qa.scoring.engine import CallContext
 from qa.scoring.loader import RuleSet
-from qa.scoring.schema import Item
+from qa.scoring.schema import Item, PhraseItem
 from qa.scoring.scorecard import Verdict, VerdictValue
 from qa.scoring.text import SearchText, sound
 from qa.speech.transcript import Transcript
@@ -62,7 +62,9 @@ class ItemCase:
 
 def _window(ctx: CallContext, item: Item) -> list[int]:
     """The turns the item's rule searches; timing items have no scope and read the agent's turns."""
-    return ctx.turn_indices(item.speaker, item.scope)
+    if isinstance(item, PhraseItem):
+        return ctx.turn_indices(item.speaker, item.scope)
+    return ctx.turn_indices("agent", None)
 
 
 def _signals(item: Item, verdict: RuleVerdict, ctx: CallContext, window: list[int]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qa.scoring.patterns import Hit, Pattern
-from qa.scoring.schema import ContextRule, Item
+from qa.scoring.schema import ContextRule, ForbidItem, Item
 from qa.scoring.text import SearchText, Span, normalise
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class ContextPlan:
     default: Weight
 
 
-def context_plan(item: Item, patterns: dict[str, Pattern]) -> ContextPlan:
+def context_plan(item: ForbidItem, patterns: dict[str, Pattern]) -> ContextPlan:
     planned = []
     for j, rule in enumerate(item.context or []):
         conditions = tuple((name, getattr(rule.if_, name),
@@ -67,7 +67,7 @@ def context_plan(item: Item, patterns: dict[str, Pattern]) -> ContextPlan:
     return ContextPlan(tuple(planned), item_weight(item))
 
 
-def weigh(ctx: CallContext, item: Item, patterns: dict[str, Pattern], text: SearchText, hit: Hit,
+def weigh(ctx: CallContext, item: ForbidItem, patterns: dict[str, Pattern], text: SearchText, hit: Hit,
           plan: ContextPlan | None = None) -> Weight:
     """The first of the item's context rules that this hit meets, or the item's own weight."""
     plan = plan or context_plan(item, patterns)

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from qa.scoring.context import ContextPlan, context_plan, weigh
 from qa.scoring.facts import CallFacts, call_facts
 from qa.scoring.loader import RuleSet
 from qa.scoring.patterns import Hit, Pattern
-from qa.scoring.schema import SEVERITY_ORDER, Item, Scope
+from qa.scoring.schema import (
+    SEVERITY_ORDER,
+    DeadAirItem,
+    ForbidItem,
+    HoldItem,
+    InterruptionItem,
+    Item,
+    PhraseItem,
+    RequireItem,
+    Scope,
+    SpeechRateItem,
+)
 from qa.scoring.scorecard import CardFacts, Evidence, RulesVersion, Scorecard, Verdict, VerdictValue, apply_template
 from qa.scoring.text import SearchText, TurnPieces
 from qa.speech.transcript import Transcript
@@ -155,7 +167,7 @@ class CallContext:
         return 0.5 + 0.5 * mean if mean is not None else 0.5
 
 
-def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
+def _require(ctx: CallContext, item: RequireItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:
     indices, text = ctx.window(item.speaker, item.scope)
     hits = patterns["match"].find(text)
     if hits:
@@ -166,7 +178,7 @@ def _require(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _
     return _Outcome(VerdictValue.FAIL, ABSENCE_TRUST * ctx.window_trust(indices), reason, [ctx.window_evidence(indices)])
 
 
-def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
+def _forbid(ctx: CallContext, item: ForbidItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:
     """A forbid item's verdict from its hits, and a pass left in doubt where the customer's reply
     says what no phrase did (doubt_when)."""
     outcome = _forbid_hits(ctx, item, patterns, plan)
@@ -183,7 +195,7 @@ def _forbid(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _P
                     evidence[:10] + outcome.evidence)
 
 
-def _forbid_hits(ctx: CallContext, item: Item, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
+def _forbid_hits(ctx: CallContext, item: ForbidItem, patterns: dict[str, Pattern], plan: _Plan) -> _Outcome:
     """Hits weighed by the item's context rules: the worst weight among the counted hits decides
     whether the fail is fatal, an ordinary deduction or a case for an inspector."""
     indices, text = ctx.window(item.speaker, item.scope)
@@ -231,7 +243,7 @@ def _silence_evidence(start: float, end: float, note: str) -> Evidence:
     return Evidence(start=round(start, 3), end=round(end, 3), how="silence", text=note)
 
 
-def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+def _hold(ctx: CallContext, item: HoldItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:
     holds = ctx.holds(rules.template.hold.min_silence_s)
     failures, evidence, trust = [], [], []
     for start, end in holds:
@@ -250,9 +262,8 @@ def _hold(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: Rul
     return _Outcome(VerdictValue.PASS, min(trust, default=ABSENCE_TRUST), f"{len(holds)} 次保持，前后均有交代", evidence)
 
 
-def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+def _dead_air(ctx: CallContext, item: DeadAirItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:
     excuse = patterns.get("unless_before")
-    assert item.min_silence_s is not None  # the schema requires it of dead_air items
     long_ones = ctx.facts.long_silences(item.min_silence_s)
     unexcused = [(s, e) for s, e in long_ones
                  if excuse is None or _said_in(ctx, _agent_turn_near(ctx, s, before=True), excuse) is None]
@@ -266,8 +277,8 @@ def _dead_air(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules:
     return _Outcome(VerdictValue.PASS, 0.95, note + (f"（{len(long_ones)} 次已交代）" if long_ones else ""), [])
 
 
-def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
-    assert item.min_overlap_s is not None  # the schema requires it of interruption items
+def _interruption(ctx: CallContext, item: InterruptionItem, patterns: dict[str, Pattern], plan: _Plan,
+                  rules: RuleSet) -> _Outcome:
     events = ctx.facts.cut_ins(item.min_overlap_s)
     mono = ctx.transcript.audio.channels == 1
     evidence = [Evidence(start=round(a, 3), end=round(a + o, 3), how="overlap", role="agent",
@@ -281,7 +292,8 @@ def _interruption(ctx: CallContext, item: Item, patterns: dict[str, Pattern], ru
     return _Outcome(VerdictValue.PASS, trust, f"抢话 {len(events)} 次，允许 {item.max_count} 次", evidence)
 
 
-def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rules: RuleSet) -> _Outcome:
+def _speech_rate(ctx: CallContext, item: SpeechRateItem, patterns: dict[str, Pattern], plan: _Plan,
+                 rules: RuleSet) -> _Outcome:
     cpm = ctx.facts.agent_cpm
     if cpm is None:
         return _Outcome(VerdictValue.NA, 1.0, "坐席说话太少，无法测量", [])
@@ -296,10 +308,11 @@ def _speech_rate(ctx: CallContext, item: Item, patterns: dict[str, Pattern], rul
     return _Outcome(VerdictValue.PASS, 0.6 + 0.35 * margin, f"{cpm:.0f} 字/分钟", evidence)
 
 
-PHRASE_RULES: dict[str, Callable[[CallContext, Item, dict[str, Pattern], _Plan], _Outcome]] = {
-    "require": _require, "forbid": _forbid}
-TIMING_RULES: dict[str, Callable[[CallContext, Item, dict[str, Pattern], RuleSet], _Outcome]] = {
-    "hold": _hold, "dead_air": _dead_air, "interruption": _interruption, "speech_rate": _speech_rate,
+# The rule of each kind of item (qa/scoring/schema.py ITEM_KINDS): what is said (require, forbid),
+# what the timing shows (the rest). Each takes its own kind of item.
+RULES: dict[type, Callable[[CallContext, Any, dict[str, Pattern], _Plan, RuleSet], _Outcome]] = {
+    RequireItem: _require, ForbidItem: _forbid,
+    HoldItem: _hold, DeadAirItem: _dead_air, InterruptionItem: _interruption, SpeechRateItem: _speech_rate,
 }
 
 
@@ -335,7 +348,7 @@ def _plans(rules: RuleSet) -> list[_Plan]:
     plans = rules.__dict__.get("_plans")
     if plans is None:
         plans = [_Plan(c.checklist.id, c.checklist.area, item, c.patterns[item.id],
-                       context_plan(item, c.patterns[item.id]) if item.type == "forbid" else None)
+                       context_plan(item, c.patterns[item.id]) if isinstance(item, ForbidItem) else None)
                  for c, item in rules.items()]
         object.__setattr__(rules, "_plans", plans)  # derived from the frozen rule set, never changed
     return plans
@@ -346,12 +359,10 @@ def _evaluate(ctx: CallContext, plan: _Plan, rules: RuleSet) -> Verdict:
     skip = _not_applicable(ctx, item, patterns, rules) if item.when is not None else None
     if skip:
         outcome = _Outcome(VerdictValue.NA, 1.0, skip, [])
-    elif item.type in PHRASE_RULES:
-        outcome = PHRASE_RULES[item.type](ctx, item, patterns, plan)
-        if item.speaker != "anyone":  # the verdict is only as sure as who the agent is
-            outcome.confidence *= ctx.role_confidence
     else:
-        outcome = TIMING_RULES[item.type](ctx, item, patterns, rules)
+        outcome = RULES[type(item)](ctx, item, patterns, plan, rules)
+        if isinstance(item, PhraseItem) and item.speaker != "anyone":  # only as sure as who the agent is
+            outcome.confidence *= ctx.role_confidence
     return Verdict(item.id, plan.checklist, plan.area, item.name, item.explain, outcome.verdict,
                    round(outcome.confidence, 3), item.deduct if outcome.deduct is None else outcome.deduct,
                    item.fatal if outcome.fatal is None else outcome.fatal, outcome.reason, outcome.evidence)

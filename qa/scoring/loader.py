@@ -15,7 +15,7 @@ import yaml
 from qa.errors import QAError
 from qa.scoring.context import PATTERN_CONDITIONS
 from qa.scoring.patterns import Pattern, PatternError, Searcher, compile_pattern
-from qa.scoring.schema import Checklist, Item, ScoringTemplate
+from qa.scoring.schema import ITEM_KINDS, Checklist, ForbidItem, Item, ScoringTemplate
 from qa.yamlfile import line_of, parse_model_file, problem_at
 
 DEFAULTS_DIR = Path(__file__).resolve().parents[1] / "checklists"
@@ -83,7 +83,7 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
                            problems: list[str], compiler: _Compiled) -> dict[str, Pattern]:
     compiled = {}
     for name, fuzzy in PATTERN_FIELDS.items():
-        raw = getattr(item, name)
+        raw = getattr(item, name, None)
         if raw is None:
             continue
         try:
@@ -91,10 +91,11 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
         except PatternError as exc:
             loc = ("items", index, name, *exc.path)
             problems.append(problem_at(path, tree, loc, str(exc)))
+    forbid = item if isinstance(item, ForbidItem) else None
     nested: list[tuple[tuple[str | int, ...], Any]] = [
         (("when", "customer_said"), item.when.customer_said if item.when else None),
-        (("doubt_when", "customer_said"), item.doubt_when.customer_said if item.doubt_when else None)]
-    for j, rule in enumerate(item.context or []):
+        (("doubt_when", "customer_said"), forbid.doubt_when.customer_said if forbid and forbid.doubt_when else None)]
+    for j, rule in enumerate(forbid.context or [] if forbid else []):
         nested += [(("context", j, "if", name), getattr(rule.if_, name) if rule.if_ else None)
                    for name in PATTERN_CONDITIONS]
     for where, raw in nested:
@@ -110,7 +111,7 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
 def load_checklist(path: Path, compiler: _Compiled | None = None) -> LoadedChecklist:
     """One checklist file, fully valid, or ChecklistError listing every problem."""
     compiler = compiler or _Compiled()
-    checklist, tree, problems, digest = parse_model_file(path, Checklist)
+    checklist, tree, problems, digest = parse_model_file(path, Checklist, frozenset(ITEM_KINDS))
     patterns: dict[str, dict[str, Pattern]] = {}
     if checklist is not None:
         seen: dict[str, int] = {}

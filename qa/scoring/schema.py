@@ -7,25 +7,12 @@ them is editable; the defaults that ship are in qa/checklists/.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 Area = Literal["greeting", "closing", "courtesy", "forbidden", "acoustic"]
 Speaker = Literal["agent", "customer", "anyone"]
-PHRASE_TYPES = ("require", "forbid")
-ACOUSTIC_TYPES = ("dead_air", "interruption", "speech_rate", "hold")
-ItemType = Literal["require", "forbid", "dead_air", "interruption", "speech_rate", "hold"]
-
-# Which settings each item type takes (beyond the common ones), and which it needs.
-TYPE_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    "require": ({"match", "speaker", "scope"}, {"match"}),
-    "forbid": ({"match", "speaker", "scope", "min_count", "context", "doubt_when"}, {"match"}),
-    "dead_air": ({"min_silence_s", "unless_before"}, {"min_silence_s"}),
-    "interruption": ({"min_overlap_s", "max_count"}, {"min_overlap_s"}),
-    "speech_rate": ({"min_cpm", "max_cpm"}, set()),
-    "hold": ({"before", "after"}, {"before", "after"}),
-}
 
 
 class _Strict(BaseModel):
@@ -116,50 +103,147 @@ class ContextRule(_Strict):
         return self
 
 
-class Item(_Strict):
+class _ItemBase(_Strict):
+    """What every item has; each kind below adds its own settings (and says which it needs)."""
+
+    COMMON: ClassVar[frozenset[str]] = frozenset({"id", "name", "explain", "source", "type", "when", "deduct", "fatal"})
+    NEEDS: ClassVar[frozenset[str]] = frozenset()
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
     name: str = Field(min_length=1)
     explain: str = ""
     source: str = ""
-    type: ItemType
+    when: When | None = None
+    deduct: float = Field(0, ge=0, le=100)
+    fatal: bool = False
+
+    @classmethod
+    def settings(cls) -> list[str]:
+        """The settings this kind takes beyond the common ones."""
+        return sorted(set(cls.model_fields) - cls.COMMON)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fits_its_kind(cls, data: Any) -> Any:
+        """A setting of another kind, or a setting the kind needs left out, is named as such; a
+        setting of no kind is left to the usual "Extra inputs are not permitted"."""
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("type")
+        given = set(data) - cls.COMMON
+        if stray := sorted(k for k in given if k not in cls.model_fields and k in ALL_SETTINGS):
+            raise ValueError(f"{', '.join(stray)} does not apply to a {kind} item "
+                             f"(it takes {', '.join(cls.settings()) or 'no settings'})")
+        if missing := sorted(cls.NEEDS - given):
+            raise ValueError(f"a {kind} item needs {', '.join(missing)}")
+        return data
+
+    @model_validator(mode="after")
+    def _costs_something(self) -> _ItemBase:
+        if not self.deduct and not self.fatal:
+            raise ValueError("an item needs deduct (points) or fatal: true")
+        return self
+
+
+class PhraseItem(_ItemBase):
+    """An item about what is said: by whom, where in the call, which phrases."""
+
     speaker: Speaker = "agent"
     scope: Scope | None = None
-    when: When | None = None
     match: Any = None
+
+
+class RequireItem(PhraseItem):
+    """A phrase that must be said (a greeting, a closing)."""
+
+    NEEDS = frozenset({"match"})
+    type: Literal["require"]
+
+
+class ForbidItem(PhraseItem):
+    """A phrase that must not be said, weighed by where it was said (`context`), and a pass that
+    the customer's reply can put in doubt (`doubt_when`)."""
+
+    NEEDS = frozenset({"match"})
+    type: Literal["forbid"]
     min_count: int = Field(1, ge=1)
     context: list[ContextRule] | None = None
     doubt_when: Doubt | None = None
-    deduct: float = Field(0, ge=0, le=100)
-    fatal: bool = False
-    min_silence_s: float | None = Field(None, gt=0)
-    unless_before: Any = None
-    min_overlap_s: float | None = Field(None, gt=0)
-    max_count: int = Field(0, ge=0)
-    min_cpm: float | None = Field(None, gt=0)
-    max_cpm: float | None = Field(None, gt=0)
-    before: Any = None
-    after: Any = None
 
     @model_validator(mode="after")
-    def _fits_its_type(self) -> Item:
-        allowed, needed = TYPE_FIELDS[self.type]
-        common = {"id", "name", "explain", "source", "type", "when", "deduct", "fatal"}
-        given = {k for k in self.model_fields_set if k not in common}
-        if stray := sorted(given - allowed):
-            raise ValueError(f"{', '.join(stray)} does not apply to a {self.type} item "
-                             f"(it takes {', '.join(sorted(allowed)) or 'no settings'})")
-        if missing := sorted(needed - given):
-            raise ValueError(f"a {self.type} item needs {', '.join(missing)}")
-        if self.type == "speech_rate" and self.min_cpm is None and self.max_cpm is None:
-            raise ValueError("a speech_rate item needs min_cpm, max_cpm or both")
-        if self.min_cpm and self.max_cpm and self.min_cpm >= self.max_cpm:
-            raise ValueError("min_cpm must be below max_cpm")
-        if not self.deduct and not self.fatal:
-            raise ValueError("an item needs deduct (points) or fatal: true")
+    def _catch_all_last(self) -> ForbidItem:
         catch_all = [i for i, rule in enumerate(self.context or []) if rule.if_ is None]
         if catch_all and catch_all[0] != len(self.context or []) - 1:
             raise ValueError(f"context[{catch_all[0]}] has no if: it takes every hit, so it must come last")
         return self
+
+
+class DeadAirItem(_ItemBase):
+    """Silence longer than `min_silence_s` that the agent did not announce (`unless_before`)."""
+
+    NEEDS = frozenset({"min_silence_s"})
+    type: Literal["dead_air"]
+    min_silence_s: float = Field(gt=0)
+    unless_before: Any = None
+
+
+class InterruptionItem(_ItemBase):
+    """The agent starting to speak over the customer by at least `min_overlap_s`."""
+
+    NEEDS = frozenset({"min_overlap_s"})
+    type: Literal["interruption"]
+    min_overlap_s: float = Field(gt=0)
+    max_count: int = Field(0, ge=0)
+
+
+class SpeechRateItem(_ItemBase):
+    """The agent's pace in characters per minute, between `min_cpm` and `max_cpm`."""
+
+    type: Literal["speech_rate"]
+    min_cpm: float | None = Field(None, gt=0)
+    max_cpm: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _a_range(self) -> SpeechRateItem:
+        if self.min_cpm is None and self.max_cpm is None:
+            raise ValueError("a speech_rate item needs min_cpm, max_cpm or both")
+        if self.min_cpm and self.max_cpm and self.min_cpm >= self.max_cpm:
+            raise ValueError("min_cpm must be below max_cpm")
+        return self
+
+
+class HoldItem(_ItemBase):
+    """A hold announced `before` and thanked for `after`."""
+
+    NEEDS = frozenset({"before", "after"})
+    type: Literal["hold"]
+    before: Any = None
+    after: Any = None
+
+
+# Every kind of checklist item, by the `type` a checklist writes: the one list to extend (see
+# docs/developers.md, "Adding a checklist item kind"); the engine registers a rule for each.
+ITEM_KINDS: dict[str, type[_ItemBase]] = {
+    "require": RequireItem, "forbid": ForbidItem, "dead_air": DeadAirItem,
+    "interruption": InterruptionItem, "speech_rate": SpeechRateItem, "hold": HoldItem,
+}
+PHRASE_TYPES = tuple(kind for kind, cls in ITEM_KINDS.items() if issubclass(cls, PhraseItem))
+ALL_SETTINGS = frozenset(name for cls in ITEM_KINDS.values() for name in cls.settings())
+
+
+def _kind_of(item: Any) -> str | None:
+    """The kind an item says it is (None where it says none a checklist may use)."""
+    kind = item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+    return kind if kind in ITEM_KINDS else None
+
+
+Item = Annotated[
+    Annotated[RequireItem, Tag("require")] | Annotated[ForbidItem, Tag("forbid")]
+    | Annotated[DeadAirItem, Tag("dead_air")] | Annotated[InterruptionItem, Tag("interruption")]
+    | Annotated[SpeechRateItem, Tag("speech_rate")] | Annotated[HoldItem, Tag("hold")],
+    Discriminator(_kind_of, custom_error_type="item_type",
+                  custom_error_message=f"type: give one of {', '.join(ITEM_KINDS)}"),
+]
 
 
 class Checklist(_Strict):
