@@ -43,3 +43,20 @@ class JobState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class AppealState(StrEnum):
+    """An agent's appeal of a verdict: open until an inspector upholds or rejects it."""
+
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class ModelState(StrEnum):
+    """A learned model version: requested from the web page, being trained, ready, or failed."""
+
+    REQUESTED = "requested"
+    TRAINING = "training"
+    READY = "ready"
+    FAILED = "failed"

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qa.access import REVIEWABLE, CallState
+from qa.access import REVIEWABLE, CallState, ModelState
 from qa.audit import record
 from qa.bundled import bundled
 from qa.config import Config
@@ -205,7 +205,7 @@ def train_model(db: Database, config: Config, rules: RuleSet) -> int | None:
     """A learning version trained on the confirmed calls, once; the calls awaiting review are then
     predicted with it, as `qa learn activate` does. Returns the version trained now, if any."""
     with db.session() as session:
-        if session.scalar(select(LearnedModel.id).where(LearnedModel.state == "ready").limit(1)) is not None:
+        if session.scalar(select(LearnedModel.id).where(LearnedModel.state == ModelState.READY).limit(1)) is not None:
             return None
     learning = config.learning.model_copy(update={"max_calls": min(config.learning.max_calls, TRAINING_CALLS)})
     try:

@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 from sqlalchemy import select
 
+from qa.access import ModelState
 from qa.cli.scoring import rules_or_exit
 from qa.cli.tally import MONTH_OPTION, chosen_month, config_session, policy_or_exit, wide_console
 from qa.config import Config
@@ -172,7 +173,7 @@ def activate_command(config: Config, version: int | None, deactivate: bool) -> N
 def suggestions(config: Config) -> None:
     """Phrases the newest trained version suggests adding to the checklists."""
     with config_session(config) as session:
-        row = session.scalars(select(LearnedModel).where(LearnedModel.state == "ready")
+        row = session.scalars(select(LearnedModel).where(LearnedModel.state == ModelState.READY)
                               .order_by(LearnedModel.version.desc())).first()
         found = row.suggestions if row else []
     if not found:

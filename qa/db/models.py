@@ -27,10 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from qa.access import CallState, JobState, Role
+from qa.access import AppealState, CallState, JobState, ModelState, Role
 
 ROLES = tuple(role.value for role in Role)  # as click's choices, which take an enum's names
-APPEAL_STATES = ("open", "upheld", "rejected")
 SATISFACTION = ("satisfied", "neutral", "unsatisfied")  # the customer's post-call survey answer
 
 
@@ -235,7 +234,7 @@ class Appeal(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     agent_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="open")
+    state: Mapped[str] = mapped_column(String(10), default=AppealState.OPEN)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision_comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -403,7 +402,7 @@ class LearnedModel(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, unique=True)
-    state: Mapped[str] = mapped_column(String(10), default="training")  # requested|training|ready|failed
+    state: Mapped[str] = mapped_column(String(10), default=ModelState.TRAINING)
     trigger: Mapped[str] = mapped_column(String(20), default="command")  # command|schedule|page
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from qa.access import ModelState
 from qa.audit import record
 from qa.config import Config
 from qa.db.models import LearnedModel, PhraseDecision, User, as_utc, utcnow
@@ -35,9 +36,8 @@ class LearningError(InvalidAction):
 def _busy(session: Session) -> LearnedModel | None:
     """A version being trained now (not one that died) or waiting for a worker."""
     fresh = utcnow() - timedelta(seconds=TRAINING_STALE_S)
-    return session.scalars(select(LearnedModel).where(
-        (LearnedModel.state == "requested") | ((LearnedModel.state == "training") & (LearnedModel.heartbeat_at > fresh)))
-    ).first()
+    training = (LearnedModel.state == ModelState.TRAINING) & (LearnedModel.heartbeat_at > fresh)
+    return session.scalars(select(LearnedModel).where((LearnedModel.state == ModelState.REQUESTED) | training)).first()
 
 
 def _next_version(session: Session) -> int:
@@ -48,7 +48,7 @@ def request_training(session: Session, user: User) -> LearnedModel:
     """A manager asks for a new version; the next idle worker trains it."""
     if (busy := _busy(session)) is not None:
         raise LearningError("training_busy", f"version {busy.version} is already {busy.state}", version=busy.version)
-    row = LearnedModel(version=_next_version(session), state="requested", trigger="page", requested_by=user.id)
+    row = LearnedModel(version=_next_version(session), state=ModelState.REQUESTED, trigger="page", requested_by=user.id)
     session.add(row)
     session.flush()
     record(session, user, "request_training", "learned_model", row.id, None, None, {"version": row.version})
@@ -60,20 +60,20 @@ def _claim(db: Database, trigger: str) -> int:
     Returns its version number; LearningError when another training is under way."""
     with db.session() as session:
         session.execute(update(LearnedModel).where(
-            LearnedModel.state == "training", LearnedModel.heartbeat_at <= utcnow() - timedelta(seconds=TRAINING_STALE_S)
-        ).values(state="failed", error="training stopped without finishing", finished_at=utcnow()))
-        requested = session.scalars(select(LearnedModel).where(LearnedModel.state == "requested")).first()
+            LearnedModel.state == ModelState.TRAINING, LearnedModel.heartbeat_at <= utcnow() - timedelta(seconds=TRAINING_STALE_S)
+        ).values(state=ModelState.FAILED, error="training stopped without finishing", finished_at=utcnow()))
+        requested = session.scalars(select(LearnedModel).where(LearnedModel.state == ModelState.REQUESTED)).first()
         if requested is None and (busy := _busy(session)) is not None:
             raise LearningError("training_busy", f"version {busy.version} is being trained", version=busy.version)
         if requested is not None:
             taken = rows_matched(session.execute(
-                update(LearnedModel).where(LearnedModel.id == requested.id, LearnedModel.state == "requested")
-                .values(state="training", heartbeat_at=utcnow())))
+                update(LearnedModel).where(LearnedModel.id == requested.id, LearnedModel.state == ModelState.REQUESTED)
+                .values(state=ModelState.TRAINING, heartbeat_at=utcnow())))
             if not taken:
                 raise LearningError("training_busy", f"version {requested.version} was taken by another worker",
                                     version=requested.version)
             return requested.version
-        row = LearnedModel(version=_next_version(session), state="training", trigger=trigger, heartbeat_at=utcnow())
+        row = LearnedModel(version=_next_version(session), state=ModelState.TRAINING, trigger=trigger, heartbeat_at=utcnow())
         session.add(row)
         try:
             session.flush()
@@ -107,11 +107,11 @@ def train_version(db: Database, config: Config, rules: RuleSet, trigger: str = "
     except Exception as exc:
         with db.session() as session:
             session.execute(update(LearnedModel).where(LearnedModel.version == version)
-                            .values(state="failed", error=str(exc)[:2000], finished_at=utcnow()))
+                            .values(state=ModelState.FAILED, error=str(exc)[:2000], finished_at=utcnow()))
         raise
     with db.session() as session:
         row = session.scalars(select(LearnedModel).where(LearnedModel.version == version)).one()
-        row.state, row.finished_at, row.blob = "ready", utcnow(), models.to_bytes()
+        row.state, row.finished_at, row.blob = ModelState.READY, utcnow(), models.to_bytes()
         row.data_from, row.data_to = calls[0][1], calls[-1][1]
         row.calls, row.examples = len(calls), len(examples)
         row.scores, row.suggestions = scores, suggestions
@@ -136,7 +136,7 @@ def activate(session: Session, version: int | None, user: User | None = None) ->
     time by idle workers otherwise."""
     if version is not None:
         row = session.scalars(select(LearnedModel).where(LearnedModel.version == version)).first()
-        if row is None or row.state != "ready":
+        if row is None or row.state != ModelState.READY:
             raise LearningError("not_trained", f"version {version} is not a trained version", version=version)
     before = active_version(session)
     session.execute(update(LearnedModel).values(active=LearnedModel.version == version))
@@ -150,7 +150,7 @@ def due(session: Session, config: Config, now: datetime | None = None) -> bool:
     last = session.scalar(select(func.max(LearnedModel.created_at)))
     if last is not None and now - as_utc(last) < timedelta(hours=config.learning.retrain_every_hours):
         return False
-    newest = session.scalar(select(func.max(LearnedModel.data_to)).where(LearnedModel.state == "ready"))
+    newest = session.scalar(select(func.max(LearnedModel.data_to)).where(LearnedModel.state == ModelState.READY))
     labelled = labelled_calls(session)
     fresh = [at for _, at in labelled if newest is None or as_utc(at) > as_utc(newest)]
     return len(labelled) >= config.learning.min_calls and bool(fresh)
@@ -161,7 +161,7 @@ def train_if_wanted(db: Database, config: Config, rules: RuleSet, check_schedule
     is due. Returns the version trained, None when there was nothing to do or another worker is on it."""
     with db.session() as session:
         requested = session.scalar(select(func.count()).select_from(LearnedModel)
-                                   .where(LearnedModel.state == "requested"))
+                                   .where(LearnedModel.state == ModelState.REQUESTED))
         trigger = "page" if requested else "schedule" if check_schedule and due(session, config) else None
     if trigger is None:
         return None

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from qa.access import REVIEWABLE, REVIEWERS, CallState, Role
+from qa.access import REVIEWABLE, REVIEWERS, AppealState, CallState, Role
 from qa.audit import record
 from qa.db.models import Appeal, AuditEntry, Call, ItemVerdict, Review, User, utcnow
 from qa.db.session import rows_matched
@@ -163,7 +163,7 @@ def file_appeal(session: Session, user: User, verdict: ItemVerdict, reason: str)
         raise InvalidAction("already_appealed", "this item has already been appealed")
     if not reason.strip():
         raise InvalidAction("reason_required", "an appeal needs a reason")
-    appeal = Appeal(verdict=verdict, call_id=call.id, agent_user_id=user.id, reason=reason.strip(), state="open")
+    appeal = Appeal(verdict=verdict, call_id=call.id, agent_user_id=user.id, reason=reason.strip(), state=AppealState.OPEN)
     session.add(appeal)
     try:
         session.flush()
@@ -193,7 +193,7 @@ def decide_appeal(session: Session, user: User, appeal: Appeal, upheld: bool, co
     _require_reviewer(user)
     verdict = appeal.verdict
     call = verdict.call
-    if appeal.state != "open":
+    if appeal.state != AppealState.OPEN:
         raise _appeal_decided(session, appeal)
     if call.review is not None and call.review.inspector_id == user.id:
         raise PermissionDenied("own_confirmation", "the inspector who confirmed the call cannot decide its appeal")
@@ -201,9 +201,9 @@ def decide_appeal(session: Session, user: User, appeal: Appeal, upheld: bool, co
         raise InvalidAction("decision_needs_comment", "a decision needs a comment")
     before = {"appeal": appeal.state, "final_verdict": verdict.final_verdict, **_score_state(call)}
     decided = session.execute(
-        update(Appeal).where(Appeal.id == appeal.id, Appeal.state == "open")
-        .values(state="upheld" if upheld else "rejected", decided_by=user.id, decision_comment=comment.strip(),
-                decided_at=utcnow())
+        update(Appeal).where(Appeal.id == appeal.id, Appeal.state == AppealState.OPEN)
+        .values(state=AppealState.UPHELD if upheld else AppealState.REJECTED, decided_by=user.id,
+                decision_comment=comment.strip(), decided_at=utcnow())
         .execution_options(synchronize_session=False))
     if rows_matched(decided) != 1:
         raise _appeal_decided(session, appeal)

@@ -18,7 +18,7 @@ from typing import NamedTuple, cast
 from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.orm import Session
 
-from qa.access import CallState
+from qa.access import AppealState, CallState
 from qa.db.models import Agent, Appeal, Call, ItemVerdict, TallyEntry, Team, User, call_time
 from qa.scoring.scorecard import VerdictValue
 from qa.tally.period import Month, month_bounds, month_of, month_start
@@ -142,7 +142,7 @@ def load_inputs(session: Session, policy: Policy, month: Month) -> TallyInputs:
         .outerjoin(User, User.id == TallyEntry.recorded_by)
         .where(TallyEntry.month.in_(months)).order_by(TallyEntry.month, TallyEntry.created_at, TallyEntry.id))]
     open_appeals: Counter[int] = Counter()
-    for call_id in session.scalars(select(Appeal.call_id).where(Appeal.state == "open")):  # few at any time
+    for call_id in session.scalars(select(Appeal.call_id).where(Appeal.state == AppealState.OPEN)):  # few at any time
         if call_id in agent_of:
             open_appeals[agent_of[call_id]] += 1
     before_start, before_end = month_bounds(month.shift(-1), policy.period)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from qa.access import REVIEWERS, Role
+from qa.access import REVIEWERS, AppealState, Role
 from qa.db.models import Appeal, ItemVerdict
 from qa.review.actions import decide_appeal, file_appeal
 from web.db import db_session
@@ -28,7 +28,7 @@ def index() -> str:
     query = select(Appeal).options(selectinload(Appeal.verdict).selectinload(ItemVerdict.call))
     if current_user.role == Role.AGENT:
         query = query.where(Appeal.agent_user_id == current_user.id)
-    appeals = db_session().scalars(query.order_by((Appeal.state == "open").desc(), Appeal.created_at.desc())
+    appeals = db_session().scalars(query.order_by((Appeal.state == AppealState.OPEN).desc(), Appeal.created_at.desc())
                                    .limit(RECENT)).all()
     people = users_by_id(db_session(), {a.agent_user_id for a in appeals} | {a.decided_by for a in appeals})
     return render_template("appeals.html", appeals=appeals, people=people,
@@ -54,9 +54,9 @@ def decide(appeal_id: int) -> Response:
     if appeal is None:
         abort(404)
     decision = request.form.get("decision")
-    if decision not in ("upheld", "rejected"):
+    if decision not in (AppealState.UPHELD, AppealState.REJECTED):
         abort(400)
-    decide_appeal(db_session(), current_user, appeal, decision == "upheld", request.form.get("comment", ""),
+    decide_appeal(db_session(), current_user, appeal, decision == AppealState.UPHELD, request.form.get("comment", ""),
                   scoring_template())
     flash(gettext("Decision saved."), "ok")
     return redirect(url_for("appeals.index"))

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from qa.access import MANAGERS
+from qa.access import MANAGERS, ModelState
 from qa.db.models import LearnedModel, PhraseDecision
 from qa.learning.phrases import decide_phrase
 from qa.learning.versions import activate, request_training, summary
@@ -50,15 +50,15 @@ def agreement_chart(scores: dict[str, Any]) -> Chart:
 def index() -> str:
     session = db_session()
     rows = session.scalars(select(LearnedModel).order_by(LearnedModel.version.desc())).all()
-    shown = next((r for r in rows if r.active), None) or next((r for r in rows if r.state == "ready"), None)
-    newest = next((r for r in rows if r.state == "ready"), None)
+    shown = next((r for r in rows if r.active), None) or next((r for r in rows if r.state == ModelState.READY), None)
+    newest = next((r for r in rows if r.state == ModelState.READY), None)
     decisions = session.scalars(select(PhraseDecision).order_by(PhraseDecision.decided_at.desc())
                                 .limit(SHOWN_DECISIONS)).all()
     decided = {(d.item, d.phrase) for d in session.execute(select(PhraseDecision.item, PhraseDecision.phrase))}
     suggestions = [s for s in (newest.suggestions if newest else []) if (s["item"], s["phrase"]) not in decided]
     return render_template("learning.html", versions=[summary(r) for r in rows], shown=shown, newest=newest,
                            chart=agreement_chart(shown.scores) if shown else "", suggestions=suggestions,
-                           decisions=decisions, busy=any(r.state in ("requested", "training") for r in rows),
+                           decisions=decisions, busy=any(r.state in (ModelState.REQUESTED, ModelState.TRAINING) for r in rows),
                            own_checklists=qa_config().scoring.checklists_dir is not None, states=MODEL_STATE_LABELS,
                            settings=qa_config().learning)
 
