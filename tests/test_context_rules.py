@@ -389,6 +389,16 @@ def test_any_no_repeated_as_its_own_reason_is_a_flat_refusal(rules: RuleSet) -> 
     assert verdict(card, "forbidden.refusal").fatal and card.fatal
 
 
+@pytest.mark.parametrize(("said", "fatal"), [
+    ("退不了就是退不了，没别的办法。", True),  # the no as its own reason, though it holds a plain 退不了
+    ("真的很抱歉，退不了就是退不了，我帮您申请一张补偿券吧。", False),  # with an apology: an inspector decides
+])
+def test_a_no_given_as_its_own_reason_is_fatal_though_it_holds_a_plain_no(rules: RuleSet, said: str,
+                                                                           fatal: bool) -> None:
+    card = score(rules, ("customer", "我摔伤了去不了，能退吗？"), ("agent", said))
+    assert card.fatal == fatal and verdict(card, "forbidden.refusal").verdict == "fail"
+
+
 # --- doubt_when: a pass not trusted where the customer's reply protests the agent's manner ---
 
 def test_a_protest_after_words_no_list_holds_sends_the_call_to_an_inspector(rules: RuleSet) -> None:
