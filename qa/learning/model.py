@@ -27,11 +27,17 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from qa.errors import QAError
 from qa.learning.features import ItemCase, char_grams, sound_grams
 
 FORMAT = 1  # of the pickled bundle; a stored model of another format is not loaded
 REGULARISATION_C = 4.0  # product default: logistic regression's inverse regularisation strength
 
+
+class StoredModelError(QAError, ValueError):
+    """A stored model version this release cannot load."""
+
+    code = "stored_model"
 
 class AreaModel:
     """P(automatic verdict is wrong) for the items of one area."""
@@ -95,7 +101,7 @@ class LearnedModels:
         """Only blobs this product wrote to its own database are loaded (a pickle runs code)."""
         models = joblib.load(io.BytesIO(blob))
         if not isinstance(models, cls) or models.format != FORMAT:
-            raise ValueError("the stored model is of another format; train a new version")
+            raise StoredModelError("the stored model is of another format; train a new version")
         return models
 
 

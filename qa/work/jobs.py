@@ -54,6 +54,12 @@ UNKNOWN = object()  # a worker that has just started does not know which version
 OnUpdate = Callable[[Job, Call], None]
 
 
+class RetryRefused(QAError, ValueError):
+    """A call that cannot be queued again: there is no such call, or it has not failed."""
+
+    code = "retry_refused"
+
+
 class JobLost(QAError):
     """This worker's claim on a job is no longer valid: it was requeued as stale and claimed again."""
 
@@ -240,8 +246,8 @@ def retry(db: Database, config: Config, call_id: int) -> Job:
         ))
         if not retried:
             call = session.get(Call, call_id)
-            raise ValueError(f"call {call_id} does not exist" if call is None
-                             else f"call {call_id} is {call.state}; only failed calls are retried")
+            raise RetryRefused(f"call {call_id} does not exist" if call is None
+                               else f"call {call_id} is {call.state}; only failed calls are retried")
         job = Job(kind="process", call_id=call_id, state=JobState.QUEUED)
         session.add(job)
     announce(config)
