@@ -493,6 +493,16 @@ def test_offer_of_help_and_introduction_in_everyday_words(rules: RuleSet, openin
     assert judge(rules, item, ("agent", 0.5, 5.0, opening, 1.0), CLOSING).verdict == expected
 
 
+@pytest.mark.parametrize(("second", "expected"), [
+    ("吴先生您好，我是安居物业的客服小李，工号三一二，跟您确认一下明天上门的时间。", "pass"),  # who is calling, once the customer is found
+    ("是这样，明天上午师傅上门，您家里留个人。", "fail"),  # never says who is calling
+])
+def test_an_outbound_agent_may_introduce_themselves_once_the_customer_is_found(rules: RuleSet, second: str,
+                                                                               expected: str) -> None:
+    assert judge(rules, "greeting.introduce", ("agent", 0.5, 3.0, "您好，请问是吴先生吗？", 1.0),
+                 ("customer", 3.5, 4.5, "是我，哪位？", 1.0), ("agent", 5.0, 9.0, second, 1.0), CLOSING).verdict == expected
+
+
 @pytest.mark.parametrize(("last", "expected"), [
     ("好的，谢谢你接电话啊，再见。", "pass"),  # thanks for picking up, even with 你
     ("那就不耽误您了，谢谢您抽空，再见。", "pass"),
