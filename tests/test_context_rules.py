@@ -412,3 +412,16 @@ def test_a_protest_after_words_no_list_holds_sends_the_call_to_an_inspector(rule
     calm = score(rules, ("customer", "我想问一下退款到哪一步了。"), ("agent", "已经原路退回了，请您留意一下。"),
                  ("customer", "好的，谢谢。"))
     assert "forbidden.questioning" not in calm.needs_review
+
+
+# --- the documents' 自己查 and 你看着办 in the words blind5's writers used (its tuning half), our own words
+
+def test_you_look_it_up_yourself_in_other_words_is_a_limit_for_an_inspector(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "这个药怎么兑水？"), ("agent", "用法你自己上网一搜就有。"))
+    v = verdict(card, "forbidden.dismissive")
+    assert v.verdict == "fail" and not v.fatal and "forbidden.dismissive" in card.needs_review
+
+
+def test_you_see_to_it_yourself_is_an_outright_dismissal(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "我今天实在去不了。"), ("agent", "过了今天就作废，你自己看着办。"))
+    assert verdict(card, "forbidden.dismissive").fatal and card.fatal
