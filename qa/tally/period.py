@@ -7,39 +7,74 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import ClassVar, Self
 from zoneinfo import ZoneInfo
 
 from qa.errors import QAError
 from qa.tally.policy import Period
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 WINDOW_MONTHS = {"month": 1, "quarter": 3, "year": 12}
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
-class MonthError(QAError, ValueError):
+class PeriodError(QAError, ValueError):
+    """A period that is not written as its kind is written."""
+
+    code = "period"
+
+
+class MonthError(PeriodError):
     """A month that is not written YYYY-MM."""
 
     code = "month"
 
 
+class WeekError(PeriodError):
+    """Not a week written as YYYY-Www."""
+
+    code = "week"
+
+
 @dataclass(frozen=True, order=True)
-class Month:
+class CalendarPeriod:
+    """A month or a week: a year and a number, written as text (2026-11, 2026-W47), parsed back
+    from it, and stepped forwards or backwards (the reports' previous and next links)."""
+
+    NAME: ClassVar[str]
+    WRITTEN: ClassVar[str]  # the form, with an example
+    PATTERN: ClassVar[re.Pattern[str]]
+    ERROR: ClassVar[type[PeriodError]]
+
     year: int
-    month: int
 
     @classmethod
-    def parse(cls, text: str) -> Month:
-        match = MONTH_RE.match(text.strip())
+    def parse(cls, text: str) -> Self:
+        match = cls.PATTERN.match(text.strip())
         if match is None:
-            raise MonthError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-11")
-        return cls(int(match[1]), int(match[2]))
+            raise cls.ERROR(f"{text!r} is not a {cls.NAME}: write it as {cls.WRITTEN}")
+        return cls._of_numbers(int(match[1]), int(match[2]), text)
+
+    @classmethod
+    def _of_numbers(cls, year: int, number: int, text: str) -> Self:
+        return cls(year, number)  # type: ignore[call-arg]  # each kind names its number
+
+    def shift(self, steps: int) -> Self:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, order=True)
+class Month(CalendarPeriod):
+    NAME = "month"
+    WRITTEN = "YYYY-MM, e.g. 2026-11"
+    PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+    ERROR = MonthError
+
+    month: int
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    def shift(self, months: int) -> Month:
-        index = self.year * 12 + self.month - 1 + months
+    def shift(self, steps: int) -> Month:
+        index = self.year * 12 + self.month - 1 + steps
         return Month(index // 12, index % 12 + 1)
 
     def window_start(self, window: str) -> Month:
@@ -76,27 +111,22 @@ def current_month(period: Period, now: datetime | None = None) -> Month:
     return month_of(now or datetime.now(UTC), period)
 
 
-class WeekError(QAError, ValueError):
-    """Not a week written as YYYY-Www."""
-
-    code = "week"
-
-
 @dataclass(frozen=True, order=True)
-class Week:
-    year: int
+class Week(CalendarPeriod):
+    NAME = "week"
+    WRITTEN = "YYYY-Www, e.g. 2026-W47"
+    PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
+    ERROR = WeekError
+
     week: int
 
     @classmethod
-    def parse(cls, text: str) -> Week:
-        match = WEEK.match(text.strip())
-        if not match:
-            raise WeekError(f"{text!r}: write the week as YYYY-Www, e.g. 2026-W47")
+    def _of_numbers(cls, year: int, number: int, text: str) -> Week:
         try:
-            date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            date.fromisocalendar(year, number, 1)
         except ValueError as exc:
             raise WeekError(f"{text!r}: no such week") from exc
-        return cls(int(match[1]), int(match[2]))
+        return cls(year, number)
 
     @classmethod
     def of(cls, day: date) -> Week:
@@ -110,8 +140,8 @@ class Week:
     def monday(self) -> date:
         return date.fromisocalendar(self.year, self.week, 1)
 
-    def shift(self, weeks: int) -> Week:
-        return Week.of(self.monday + timedelta(weeks=weeks))
+    def shift(self, steps: int) -> Week:
+        return Week.of(self.monday + timedelta(weeks=steps))
 
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """[Monday 00:00, next Monday 00:00) local time, in UTC."""
