@@ -494,7 +494,8 @@ def test_offer_of_help_and_introduction_in_everyday_words(rules: RuleSet, openin
 
 
 @pytest.mark.parametrize(("second", "expected"), [
-    ("吴先生您好，我是安居物业的客服小李，工号三一二，跟您确认一下明天上门的时间。", "pass"),  # who is calling, once the customer is found
+    # who is calling, once the customer is found
+    ("吴先生您好，我是安居物业的客服小李，工号三一二，跟您确认一下明天上门的时间。", "pass"),
     ("是这样，明天上午师傅上门，您家里留个人。", "fail"),  # never says who is calling
 ])
 def test_an_outbound_agent_may_introduce_themselves_once_the_customer_is_found(rules: RuleSet, second: str,
