@@ -104,7 +104,7 @@ def reset_demo_users(db: Database) -> list[tuple[DemoUser, str]]:
 def print_summary(db: Database, console: Console, users: list[tuple[DemoUser, str]], url: str) -> None:
     with db.session() as session:
         calls = session.scalars(select(Call).where(Call.audio_path != "").order_by(Call.id)).all()  # recorded ones
-        table = Table("call", Role.AGENT, "state", "score", "grade")
+        table = Table("call", "agent", "state", "score", "grade")
         for call in calls:
             agent = call.agent.code if call.agent else ""
             score = "" if call.score is None else f"{call.score:g}"
