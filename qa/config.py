@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from qa.errors import QAError
+from qa.errors import QAError, validation_problems
 from qa.modelstore.manifest import default_models_dir
 
 
@@ -221,7 +221,4 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{chosen}: {problems}") from exc
+        raise ConfigError(f"{chosen}: {validation_problems(exc)}") from exc

@@ -5,7 +5,10 @@ concern, so a batch can report them in one line and go on."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class QAError(Exception):
@@ -34,3 +37,9 @@ class CallError(QAError):
         super().__init__(f"{path}: {reason}", path=str(path), reason=reason)
         self.path = str(path)
         self.reason = reason
+
+
+def validation_problems(exc: ValidationError, limit: int | None = None) -> str:
+    """A pydantic validation error in one line: each problem's location and message (the first
+    `limit` of them), joined by "; "."""
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:limit])

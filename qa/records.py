@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from qa.errors import QAError
+from qa.errors import QAError, validation_problems
 
 T = TypeVar("T")
 
@@ -36,5 +36,4 @@ class StoredForm(Generic[T]):
         try:
             return self.adapter.validate_python({k: v for k, v in data.items() if k != "schema"})
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5])
-            raise RecordError(f"not a readable {self.schema} {self.name}: {problems}") from exc
+            raise RecordError(f"not a readable {self.schema} {self.name}: {validation_problems(exc, 5)}") from exc
