@@ -272,6 +272,18 @@ def test_no_other_way_said_bluntly_is_negative_language(rules: RuleSet) -> None:
     assert (v.verdict, v.fatal) == ("fail", False)
 
 
+@pytest.mark.parametrize(("said", "expected"), [
+    ("不行，周末师傅不上门。", "fail"),  # a bare 不行 is 不可以
+    ("押金交了就不退，合同上有写。", "fail"),  # a flat 不退 is 不能退
+    ("不行的话，您明天再打过来问问。", "pass"),  # a condition, not a no
+    ("很抱歉，拆了封的不退，不过可以帮您换一个颜色。", "pass"),  # a limit explained with an option
+    ("退不退都看您，我帮您都登记上。", "pass"),  # the customer's choice
+])
+def test_a_bare_no_and_a_flat_no_refund_are_negative_language(rules: RuleSet, said: str, expected: str) -> None:
+    card = score(rules, ("customer", "周末能上门吗？不能的话押金退吗？"), ("agent", said))
+    assert verdict(card, "forbidden.negative_language").verdict == expected and not card.fatal
+
+
 def test_repeats_customer_a_third_partys_rude_words_quoted_to_confirm_them_are_not_counted(rules: RuleSet) -> None:
     card = score(rules, ("customer", "你们门店那个店员跟我说“你懂不懂啊”，太气人了。"),
                  ("agent", "您是说店员跟您讲“你懂不懂啊”，是吗？真的很抱歉，我马上报给店长。"))
