@@ -527,6 +527,13 @@ def test_outbound_thanks_for_picking_up_in_other_words(rules: RuleSet, last: str
     ("这也太快了吧，昨天下单今天就到了！", "na"),  # delight, not a complaint
     ("现在又变回原来的样子了，挺好的。", "na"),
     ("我想问问白花油还有没有货。", "na"),
+    ("你能不能好好说话？我就问一句。", "fail"),  # the agent's manner
+    ("你咋这么说话呢，我年纪大了嘛。", "fail"),
+    ("我真是服了，又没送到。", "fail"),
+    ("这个月怎么又多扣了十块？你们是不是乱扣费？", "fail"),  # the repeat of a failure, money taken
+    ("东西丢了谁负责？这不是第一次了。", "fail"),
+    ("这车开着太舒服了，我老婆天天抢着开。", "na"),  # 舒服了 holds 服了
+    ("差不多就行，懒得折腾了。", "na"),
 ])
 def test_complaints_in_everyday_words_make_the_apology_item_apply(rules: RuleSet, customer: str,
                                                                   expected: str) -> None:
