@@ -437,3 +437,29 @@ def test_you_look_it_up_yourself_in_other_words_is_a_limit_for_an_inspector(rule
 def test_you_see_to_it_yourself_is_an_outright_dismissal(rules: RuleSet) -> None:
     card = score(rules, ("customer", "我今天实在去不了。"), ("agent", "过了今天就作废，你自己看着办。"))
     assert verdict(card, "forbidden.dismissive").fatal and card.fatal
+
+
+@pytest.mark.parametrize(("item", "said", "expected", "fatal"), [
+    ("forbidden.questioning", "钥匙是你自己弄丢的，自己不收好怪谁。", "fail", True),  # blame thrown back
+    ("forbidden.questioning", "这事谁也不怪谁，我马上帮您补办。", "pass", False),  # nobody blamed
+    ("forbidden.refusal", "帮你催？这不是我的工作。", "fail", True),  # 004's 这不是我应该做的 in other words
+    ("forbidden.not_our_business", "丢了东西你找失物招领去，打我们这儿干嘛。", "fail", False),
+])
+def test_blame_refusal_and_push_off_in_blind5s_words(rules: RuleSet, item: str, said: str, expected: str,
+                                                    fatal: bool) -> None:
+    card = score(rules, ("customer", "我的钥匙落在车上了，能帮我找找吗？"), ("agent", said))
+    assert (verdict(card, item).verdict, card.fatal) == (expected, fatal)
+
+
+@pytest.mark.parametrize(("reply", "fatal"), [
+    ("你这人怎么这样啊！", True),  # offended: a 高压线
+    ("你怎么这样说话？", True),
+    ("也是，那我自己处理一下。", False),  # taken calmly: an inspector listens
+])
+def test_belittling_the_call_is_weighed_by_how_the_customer_takes_it(rules: RuleSet, reply: str,
+                                                                     fatal: bool) -> None:
+    card = score(rules, ("customer", "我买的鸡蛋碎了两个。"), ("agent", "就两个鸡蛋，这也值得打个电话？"),
+                 ("customer", reply))
+    v = verdict(card, "forbidden.questioning")
+    assert (v.verdict, card.fatal) == ("fail", fatal)
+    assert fatal or "forbidden.questioning" in card.needs_review
