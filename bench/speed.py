@@ -8,7 +8,7 @@ The plain script is what a centre writes without this product:
     model.transcribe(path, language="zh", vad_filter=True, word_timestamps=True)   # --baseline defaults
 
 or the same with the product's own recognition settings (--baseline pipeline: beam size, VAD
-silence, prompt). The product also diarizes, aligns, finds roles and drops unlikely words.
+silence, prompt, threads). The product also diarizes, aligns, finds roles and drops unlikely words.
 
     python bench/speed.py                      # the bundled samples' mono and stereo calls
     python bench/speed.py --rounds 3 FILE ...  # your own recordings (mono and stereo told apart)
@@ -36,6 +36,7 @@ import av
 
 from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.config import load_config
+from qa.speech.asr import recognition_threads
 
 QA = Path(sys.executable).parent / "qa"
 SAMPLES = REPO_ROOT / "samples" / "calls"
@@ -77,7 +78,8 @@ def measure(paths: list[Path], rounds: int, baseline: str) -> list[FileResult]:
     config = load_config(None)
     asr = config.asr
     plain = [sys.executable, "-c", PLAIN, str(config.asr_model_path())]
-    settings = [baseline, str(asr.cpu_threads), str(asr.beam_size), str(asr.vad_min_silence_ms), asr.initial_prompt or ""]
+    threads = recognition_threads(asr.cpu_threads) if baseline == "pipeline" else 0  # 0: faster-whisper's default
+    settings = [baseline, str(threads), str(asr.beam_size), str(asr.vad_min_silence_ms), asr.initial_prompt or ""]
     results = []
     for path in paths:
         with av.open(str(path)) as container:

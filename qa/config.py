@@ -32,7 +32,8 @@ class AsrConfig(_Section):
                                "CTranslate2 Whisper model directory")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field(default="auto", description="auto: float16 on CUDA, int8 on CPU")
-    cpu_threads: int = 0
+    cpu_threads: int = Field(default=0, description="CPU threads for recognition; 0: half the cores, 1 to 4 "
+                             "(the diarization models of a mono call run beside it)")
     language: str = "zh"
     beam_size: int = 5
     vad_filter: bool = True

@@ -115,3 +115,15 @@ def test_a_wheel_built_per_interpreter_is_pinned_by_its_file_name(tmp_path: Path
     (cache / "demo_pkg-1.0-cp313-cp313-manylinux_2_28_x86_64.whl").write_bytes(b"another interpreter's build")
     pinned = Package(package.name, package.version, package.sha256, package.licence, named.name)
     assert fetch_wheel(pinned, cache) == named
+
+
+@pytest.mark.parametrize(("cores", "setting", "threads"), [
+    (1, 0, 1), (2, 0, 1), (4, 0, 2), (8, 0, 4), (32, 0, 4),  # auto: half the cores, 1 to 4
+    (2, 3, 3),  # a setting is kept as it is
+])
+def test_recognition_leaves_cores_for_the_diarization_beside_it(monkeypatch: pytest.MonkeyPatch, cores: int,
+                                                                 setting: int, threads: int) -> None:
+    from qa.speech.asr import recognition_threads
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    assert recognition_threads(setting) == threads

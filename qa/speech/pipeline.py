@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.config import Config
 from qa.errors import CallError
@@ -17,6 +18,9 @@ from qa.speech.diarization.stereo import assign_words_by_channel, diarize_stereo
 from qa.speech.roles import decide_roles, two_parties_heard
 from qa.speech.transcript import Transcript
 from qa.speech.types import AudioInfo, Diarization, DiarizationInfo, Word
+
+if TYPE_CHECKING:
+    from qa.speech.diarization.mono import ModelOutputs
 
 # Recognition and stereo voice detection run over pieces of the call this long at most (cut in
 # quiet, DecodedAudio.pieces): their memory stays that of one piece however long the call.
@@ -61,19 +65,27 @@ class SpeechPipeline:
                                     samples, audio.sample_rate, start)
         return Diarization(segments)
 
-    def _diarize_mono(self, audio: DecodedAudio, words: list[Word]) -> tuple[Diarization, str]:
+    def _hear_mono(self, audio: DecodedAudio) -> ModelOutputs | None:
+        """The diarization models' pass over a mono call, which needs no words: it runs beside
+        recognition (on two cores, 4.7-5.3 s -> 3.7-4.1 s for a 26 s call, recognition as fast
+        on one thread as on two here)."""
+        from qa.speech.diarization.mono import hear_mono
+
+        return hear_mono(audio, self.config.models_dir)
+
+    def _diarize_mono(self, audio: DecodedAudio, words: list[Word],
+                      heard: Future[ModelOutputs | None] | None) -> tuple[Diarization, str]:
         """Speakers of a mono call. One voice heard throughout is kept only while the words show
         no second party either; otherwise the call is split in two all the same."""
         cfg = self.config.diarization
-        if cfg.backend == "pyannote":
+        if heard is None:  # cfg.backend == "pyannote"
             from qa.speech.diarization.pyannote_backend import diarize_with_pyannote
 
             return Diarization(diarize_with_pyannote(audio.mono(), audio.sample_rate, cfg)), "pyannote.audio"
-        from qa.speech.diarization.mono import diarize_mono
+        from qa.speech.diarization.mono import decide_speakers
 
-        diarized = diarize_mono(
-            audio,
-            self.config.models_dir,
+        diarized = decide_speakers(
+            heard.result(),
             num_speakers=cfg.num_speakers,
             max_speakers=cfg.max_speakers,
             expected_speakers=cfg.expected_speakers,
@@ -96,9 +108,11 @@ class SpeechPipeline:
             clock = now
 
         announce("decode")
-        with load_audio(path, self.config.audio) as audio:
+        with load_audio(path, self.config.audio) as audio, ThreadPoolExecutor(1) as beside:
             lap("decode")
             announce("asr")
+            mono_models = audio.channels == 1 and self.config.diarization.backend != "pyannote"
+            heard = beside.submit(self._hear_mono, audio) if mono_models else None
             pieces = audio.pieces(PIECE_S)  # the same cuts for recognition and stereo diarization
             recognition = self._recognise(audio, pieces)
             words = recognition.words
@@ -107,13 +121,13 @@ class SpeechPipeline:
                 unlikely = (f" ({len(recognition.dropped)} word(s) dropped as unlikely speech)"
                             if recognition.dropped else "")
                 raise CallError(path, f"no speech recognised in {audio.duration:.1f} s of audio{unlikely}")
-            announce("diarize")
+            announce("diarize")  # on mono calls, its models' pass may be done already
             stereo_roles = None
             if audio.channels == 2:
                 diarized = self._diarize_stereo(audio, pieces, words)
                 method, stereo_roles = "stereo channels", [str(role) for role in self.config.diarization.stereo_roles]
             else:
-                diarized, method = self._diarize_mono(audio, words)
+                diarized, method = self._diarize_mono(audio, words, heard)
                 assign_words_by_segments(words, diarized.segments)
             segments = diarized.segments
             lap("diarize")

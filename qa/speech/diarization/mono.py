@@ -163,38 +163,68 @@ def _models(models_dir: Path) -> _Models:
     return _Models(session(SEGMENTATION_FILE), session(EMBEDDING_FILE))
 
 
-def diarize_mono(audio: np.ndarray | MonoSource, models_dir: Path, num_speakers: int | None = None,
-                 min_speakers: int = 1, max_speakers: int = 4,
-                 expected_speakers: int = 2, two_parties: bool = False) -> Diarization:
-    """Who spoke when in 16 kHz float32 mono `audio` (an array, or a source read window by window).
+@dataclass(frozen=True)
+class ModelOutputs:
+    """What the models heard in a call (segmentation activity, local speakers' embeddings): all
+    the costly work, done before the words are known, so it can run beside recognition."""
+
+    activity: np.ndarray
+    locals_: list[_Local]
+    duration: float
+
+
+def hear_mono(audio: np.ndarray | MonoSource, models_dir: Path) -> ModelOutputs | None:
+    """The models' pass over 16 kHz float32 mono `audio` (an array, or a source read window by
+    window); None where the audio is too short to hold a frame."""
+    source = _InMemory(np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)) if isinstance(
+        audio, np.ndarray) else audio
+    if source.length < FRAME_LENGTH:
+        return None
+    models = _models(Path(models_dir).resolve())
+    with ThreadPoolExecutor(_workers()) as pool:
+        activity = _segment(models.segmentation, source, pool)
+        levels = _frame_levels(source, len(activity))
+        locals_ = _embed_locals(_Embedder(models.embedding, source, pool), activity, levels)
+    return ModelOutputs(activity, locals_, source.length / SAMPLE_RATE)
+
+
+def _check_counts(num_speakers: int | None, min_speakers: int, max_speakers: int) -> None:
+    if num_speakers is not None and num_speakers < 1:
+        raise ValueError("num_speakers must be at least 1")
+    if not 1 <= min_speakers <= max_speakers:
+        raise ValueError("need 1 <= min_speakers <= max_speakers")
+
+
+def decide_speakers(heard: ModelOutputs | None, num_speakers: int | None = None, min_speakers: int = 1,
+                    max_speakers: int = 4, expected_speakers: int = 2, two_parties: bool = False) -> Diarization:
+    """Who spoke when, from the models' outputs.
 
     `num_speakers` forces the count; otherwise it is `expected_speakers` unless the voices
     clearly say otherwise, within [min_speakers, max_speakers]. `two_parties` (the words show
     two parties): one voice heard throughout is split in two all the same, by clustering the
     same model outputs again, with a certainty of at most FORCED_SPLIT_CERTAINTY.
     """
-    if num_speakers is not None and num_speakers < 1:
-        raise ValueError("num_speakers must be at least 1")
-    if not 1 <= min_speakers <= max_speakers:
-        raise ValueError("need 1 <= min_speakers <= max_speakers")
-    source = _InMemory(np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)) if isinstance(
-        audio, np.ndarray) else audio
-    if source.length < FRAME_LENGTH:
+    _check_counts(num_speakers, min_speakers, max_speakers)
+    if heard is None:
         return Diarization([])
-    models = _models(Path(models_dir).resolve())
-    with ThreadPoolExecutor(_workers()) as pool:
-        activity = _segment(models.segmentation, source, pool)
-        levels = _frame_levels(source, len(activity))
-        locals_ = _embed_locals(_Embedder(models.embedding, source, pool), activity, levels)
     wanted = num_speakers or int(np.clip(expected_speakers, min_speakers, max_speakers))
-    duration = source.length / SAMPLE_RATE
     bounds = None if num_speakers else (min_speakers, max_speakers)
-    diarized = diarize_embedded(activity, locals_, duration, wanted, bounds)
+    diarized = diarize_embedded(heard.activity, heard.locals_, heard.duration, wanted, bounds)
     if diarized.doubt == "one_voice" and two_parties:
-        split = diarize_embedded(activity, locals_, duration, 2, None)
+        split = diarize_embedded(heard.activity, heard.locals_, heard.duration, 2, None)
         diarized = replace(split, certainty=min(split.certainty, FORCED_SPLIT_CERTAINTY),
                            doubt="one_voice_two_parties")
     return diarized
+
+
+def diarize_mono(audio: np.ndarray | MonoSource, models_dir: Path, num_speakers: int | None = None,
+                 min_speakers: int = 1, max_speakers: int = 4,
+                 expected_speakers: int = 2, two_parties: bool = False) -> Diarization:
+    """Who spoke when in 16 kHz float32 mono `audio`: hear_mono, then decide_speakers (the
+    counts checked before the costly pass)."""
+    _check_counts(num_speakers, min_speakers, max_speakers)
+    return decide_speakers(hear_mono(audio, models_dir), num_speakers, min_speakers, max_speakers,
+                           expected_speakers, two_parties)
 
 
 def diarize_embedded(activity: np.ndarray, locals_: list[_Local], duration: float, wanted: int,
