@@ -15,9 +15,9 @@ side is always WhisperModel.transcribe, unbatched. --rounds repeats the whole qu
 are re-queued) to steady the figures.
 
 --workers N ... measures scaling instead: for each N, a queue of the sample calls (--rounds copies
-of each, told apart by a WAV title tag only) is processed by N `qa worker --once` processes side by
-side, each given an equal share of the cores (pinned, with that many recognition threads) where N
-is at most the core count, one thread each and no pinning where it is more. Throughput is jobs
+of each, told apart by a RIFF comment chunk only) is processed by N `qa worker --once` processes
+side by side, each pinned to an equal share of the cores where N is at most the core count (not
+pinned where it is more), with the product's own thread choice for what it may use. Throughput is jobs
 over the time from the first job's start to the last one's end, as the jobs table records it, so
 the workers' start-up (imports, model loading, once per worker's life) is left out.
 """
@@ -45,6 +45,7 @@ from qa.config import AsrConfig
 from qa.db.models import Call, Job, Transcript
 from qa.db.session import open_database, upgrade
 from qa.scoring.loader import load_rules
+from qa.speech.asr import recognition_threads
 from qa.work.ingest import ingest_file
 from qa.work.jobs import Worker
 
@@ -154,24 +155,24 @@ def scaling(counts: list[int], rounds: int, database_url: str | None) -> None:
     for count in counts:
         with tempfile.TemporaryDirectory(prefix="qa-bench-scaling-") as folder, \
                 bench_database(database_url, Path(folder) / "data") as base:
-            threads = max(1, cores // count)
-            settings = {"data_dir": str(base.data_dir), "asr": {"cpu_threads": threads}}
+            pinned_sets = _core_sets(count)
+            threads = recognition_threads(0, cores=len(pinned_sets[0] or range(cores)))
+            settings: dict[str, object] = {"data_dir": str(base.data_dir)}
             if base.database_url:
                 settings["database_url"] = base.database_url
             config_file = Path(folder) / "qa.yaml"
             config_file.write_text(yaml.safe_dump(settings), encoding="utf-8")
-            config = base.model_copy(update={"asr": base.asr.model_copy(update={"cpu_threads": threads})})
-            db = open_database(config)
+            db = open_database(base)
             upgrade(db)
             for path in _copies(Path(folder), rounds):
-                ingest_file(db, config, path, path.name)
+                ingest_file(db, base, path, path.name)
             log = Path(folder) / "workers.log"
             with log.open("w", encoding="utf-8") as out:
                 workers = [subprocess.Popen(
                     [str(qa), "--config", str(config_file), "worker", "--once", "--name", f"bench-{k}"],
                     stdout=out, stderr=subprocess.STDOUT,
                     preexec_fn=(lambda cores=pinned: os.sched_setaffinity(0, cores)) if pinned else None)
-                    for k, pinned in enumerate(_core_sets(count))]
+                    for k, pinned in enumerate(pinned_sets)]
                 codes = [w.wait() for w in workers]
             if any(codes):
                 print(log.read_text(encoding="utf-8")[-2000:])

@@ -62,7 +62,7 @@ def choose_runtime(config: AsrConfig) -> AsrRuntime:
     return AsrRuntime(device, compute_type)
 
 
-def recognition_threads(cpu_threads: int) -> int:
+def recognition_threads(cpu_threads: int, cores: int | None = None) -> int:
     """The CPU threads recognition runs on: `asr.cpu_threads`, or for 0 (auto) half the cores
     this process may use, 1 to 4. CTranslate2's own default is 4 whatever the machine: on two
     cores that oversubscribes them, and recognition shares the cores with the diarization
@@ -70,7 +70,8 @@ def recognition_threads(cpu_threads: int) -> int:
     recognition alone): 2.7-3.0 s on one thread, 3.1-3.3 s on two, 3.7-7 s on four."""
     if cpu_threads > 0:
         return cpu_threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores is None:  # the cores this process may use
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(4, cores // 2))
 
 
