@@ -83,6 +83,25 @@ def test_one_voice_stays_one_speaker(models_dir: Path) -> None:
     assert split.segments == forced.segments and len({s.speaker for s in split.segments}) == 2
 
 
+def test_a_customer_cutting_in_keeps_their_voice_from_the_first_word(models_dir: Path) -> None:
+    # c08: the customer reads out a number while the agent is still finishing (0.7 s of both at
+    # once). That stretch heard under the agent's voice gives an embedding of both voices, which
+    # must not move the customer's words to the agent.
+    truth = sample_truth("c08_rude_customer")
+    audio = load_audio(SAMPLES / "calls" / "c08_rude_customer.wav", AudioConfig())
+    segments = diarize_mono(audio.mono(), models_dir).segments
+    turns = truth["turns"]
+    cut_in = next(t for before, t in zip(turns, turns[1:]) if t["role"] == "customer" and t["start"] < before["end"])
+    n = int(truth["duration"] / FRAME_S) + 1
+    customer = np.zeros(n, bool)
+    for t in turns:
+        if t["role"] == "customer":
+            customer[int(t["start"] / FRAME_S): int(t["end"] / FRAME_S)] = True
+    theirs = max({s.speaker for s in segments}, key=lambda sp: int((_frames(segments, sp, n) & customer).sum()))
+    span = slice(int(cut_in["start"] / FRAME_S), int(cut_in["end"] / FRAME_S))
+    assert _frames(segments, theirs, n)[span].mean() >= 0.95
+
+
 def test_configured_count_is_obeyed(mono_call, models_dir: Path) -> None:
     samples, _ = mono_call
     assert len({s.speaker for s in diarize_mono(samples, models_dir, num_speakers=3).segments}) == 3

@@ -127,13 +127,13 @@ class _Models:
 @dataclass(slots=True)
 class _Local:
     """One local speaker of one window: its embedding, and one per run of speech (with the
-    seconds it was embedded from)."""
+    seconds it was embedded from and the run's seconds heard alone)."""
 
     window: int
     index: int
     embedding: np.ndarray
     clean_s: float
-    runs: list[tuple[slice, np.ndarray, float]]
+    runs: list[tuple[slice, np.ndarray, float, float]]
 
 
 def _workers() -> int:
@@ -391,16 +391,16 @@ def _embed_locals(embedder: _Embedder, activity: np.ndarray, levels: np.ndarray)
             runs = [piece for r in _runs(window[:, s]) for piece in _split_at_pause(r, heard)
                     if (piece.stop - piece.start) * FRAME_S >= MIN_RUN_S]
             for run in runs or [slice(None)]:
-                mask = _speech_mask(window, s, run)[0]
-                parts.append((w, s, run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S)))
+                mask, solo_s = _speech_mask(window, s, run)
+                parts.append((w, s, run, min(float(mask.sum() * FRAME_S), MAX_EMBED_S), solo_s))
                 requests.append((w, mask))
-    grouped: dict[tuple[int, int], list[tuple[slice, np.ndarray, float]]] = {}
-    for (w, s, run, seconds), vector in zip(parts, embedder.embed(requests)):
+    grouped: dict[tuple[int, int], list[tuple[slice, np.ndarray, float, float]]] = {}
+    for (w, s, run, seconds, solo_s), vector in zip(parts, embedder.embed(requests)):
         if vector is not None:
-            grouped.setdefault((w, s), []).append((run, vector, seconds))
+            grouped.setdefault((w, s), []).append((run, vector, seconds, solo_s))
     locals_ = []
     for (w, s), pieces in grouped.items():
-        mean = sum((seconds * vector for _, vector, seconds in pieces), np.zeros_like(pieces[0][1]))
+        mean = sum((seconds * vector for _, vector, seconds, _ in pieces), np.zeros_like(pieces[0][1]))
         clean_s = _speech_mask(activity[w], s)[1]
         locals_.append(_Local(w, s, _unit(mean), clean_s, pieces))
     return locals_
@@ -415,7 +415,7 @@ def _run_items(locals_: list[_Local]) -> list[_Local]:
         if len(x.runs) < 2:
             items.append(x)
             continue
-        items += [_Local(x.window, x.index, vector, seconds, []) for _, vector, seconds in x.runs]
+        items += [_Local(x.window, x.index, vector, seconds, []) for _, vector, seconds, _ in x.runs]
     return items
 
 
@@ -555,7 +555,9 @@ def _relabel_runs(labels: np.ndarray, locals_: list[_Local], centroids: np.ndarr
     for local in locals_:
         if len(local.runs) < 2:  # a single run is what the local speaker's embedding heard
             continue
-        for run, vector, _ in local.runs:
+        for run, vector, _, solo_s in local.runs:
+            if solo_s < MIN_CLEAN_S:  # heard mostly under the other voice: its embedding is of both
+                continue
             span = labels[local.window, local.index, run]
             current = span.max()
             similarity = centroids @ vector
