@@ -46,6 +46,7 @@ from qa.db.models import Call, Job, Transcript
 from qa.db.session import open_database, upgrade
 from qa.scoring.loader import load_rules
 from qa.speech.asr import recognition_threads
+from qa.speech.cpu import usable_cores
 from qa.work.ingest import ingest_file
 from qa.work.jobs import Worker
 
@@ -147,7 +148,7 @@ def _core_sets(workers: int) -> list[set[int] | None]:
 def scaling(counts: list[int], rounds: int, database_url: str | None) -> None:
     """Calls per hour with 1, 2, 4 … worker processes on one queue, and per core."""
     qa = Path(sys.executable).with_name("qa")
-    cores = len(_core_sets(1)[0] or ())
+    cores = usable_cores()
     print(f"{cores} cores; {rounds} copies of each of the {len(list(CALLS.glob('*.wav')))} sample calls per run\n")
     print(f"{'workers':>7} {'threads':>7} {'jobs':>5} {'seconds':>8} {'calls/hour':>11} {'audio h/hour':>13} "
           f"{'per core':>9} {'vs 1':>6}")

@@ -7,7 +7,6 @@ configuration), so nothing is fetched at run time.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from qa.config import AsrConfig
 from qa.errors import QAError
+from qa.speech.cpu import usable_cores
 from qa.speech.types import AsrInfo, DroppedWord, Word
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,7 @@ def recognition_threads(cpu_threads: int, cores: int | None = None) -> int:
     recognition alone): 2.7-3.0 s on one thread, 3.1-3.3 s on two, 3.7-7 s on four."""
     if cpu_threads > 0:
         return cpu_threads
-    if cores is None:  # the cores this process may use
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(4, cores // 2))
+    return max(1, min(4, (usable_cores() if cores is None else cores) // 2))
 
 
 @lru_cache(maxsize=2)

@@ -19,7 +19,6 @@ when it clearly shows otherwise (thresholds below, measured on CAM++ embeddings)
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -31,6 +30,7 @@ import onnxruntime as ort
 from scipy.cluster.hierarchy import linkage
 from scipy.optimize import linear_sum_assignment
 
+from qa.speech.cpu import usable_cores
 from qa.speech.diarization.fbank import FRAME_LENGTH, FRAME_SHIFT, NUM_MEL_BINS, kaldi_fbank, normalise, num_frames
 from qa.speech.types import Diarization, SpeakerSegment
 
@@ -142,8 +142,7 @@ def _workers() -> int:
     Many small single-threaded runs side by side use two cores better than onnxruntime's
     intra-op threads on these small models (measured: about 1.7x faster for CAM++).
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, cores or 1))
+    return max(1, min(4, usable_cores()))
 
 
 @lru_cache(maxsize=4)
