@@ -463,3 +463,35 @@ def test_belittling_the_call_is_weighed_by_how_the_customer_takes_it(rules: Rule
     v = verdict(card, "forbidden.questioning")
     assert (v.verdict, card.fatal) == ("fail", fatal)
     assert fatal or "forbidden.questioning" in card.needs_review
+
+
+# --- arguing back and complaints in the words blind6's writers used (its tuning half), our own words
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("型号是你自己选的，现在又说不合适。", "fail"),  # the fault put back on the customer
+    ("晚到那是因为下雨，又不是我们故意拖的。", "fail"),  # a reason, then the company's fault denied
+    ("合同你签过字的，条款写得很清楚。", "fail"),
+    ("你当初下单的时候怎么不问清楚？", "fail"),
+    ("型号是您自己选的，不过没关系，我们可以帮您换一台。", "pass"),  # the same fact with an offer
+    ("就是您报的那个插花课，下周开课。", "pass"),  # a relative clause, nobody blamed
+])
+def test_arguing_back_is_correcting_the_customer_unless_amends_are_made(rules: RuleSet, said: str,
+                                                                      expected: str) -> None:
+    card = score(rules, ("customer", "这台洗衣机尺寸不合适。"), ("agent", said))
+    assert verdict(card, "forbidden.correcting_customer").verdict == expected
+
+
+def test_not_what_we_should_do_is_the_documents_refusal(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "能派人来帮我搬一下吗？"), ("agent", "搬东西这不是我们应该做的。"))
+    assert verdict(card, "forbidden.refusal").verdict == "fail" and card.fatal
+
+
+@pytest.mark.parametrize(("complaint", "applies"), [
+    ("你们这服务真是让人失望。", True),  # the service itself blamed
+    ("你们就不能早点通知一声吗？", True),  # a demand asked as a reproach
+    ("你们服务挺好的，我就问问时间。", False),
+])
+def test_complaints_about_the_service_make_the_apology_item_apply(rules: RuleSet, complaint: str,
+                                                                  applies: bool) -> None:
+    card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
+    assert verdict(card, "courtesy.apology_to_upset_customer").verdict == ("fail" if applies else "na")
