@@ -472,6 +472,10 @@ def test_direction_inferred_from_the_opening_matches_the_sample(rules: RuleSet, 
     ("王老师您好，我是培训学校的小邱，现在方便接个电话吗？", "outbound"),
     ("您好，阳光口腔，请讲。", "inbound"),
     ("您好，我是客服小赵，有什么可以帮您？", "inbound"),
+    # blind6's tuning half: the agent says why they call (our own words)
+    ("您好，我是好房网的顾问小李，注意到您昨天在网站上看了两套房子。", "outbound"),
+    ("李先生您好，我是驾校的小陈，跟您简单说一下下周的考试安排。", "outbound"),
+    ("您好，我是客服小周，看到您的留言了，请问有什么可以帮您？", "inbound"),  # an inbound cue wins
 ])
 def test_direction_from_asking_for_the_customer_or_whether_they_can_talk(rules: RuleSet, opening: str,
                                                                           expected: str) -> None:
