@@ -495,3 +495,17 @@ def test_complaints_about_the_service_make_the_apology_item_apply(rules: RuleSet
                                                                   applies: bool) -> None:
     card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
     assert verdict(card, "courtesy.apology_to_upset_customer").verdict == ("fail" if applies else "na")
+
+
+@pytest.mark.parametrize(("reply", "review"), [
+    ("你笑什么？我都急死了。", True),  # the laughter taken as mockery: an inspector listens
+    ("哈哈，那就好，谢谢你。", False),  # shared laughter
+    ("我家孩子也笑话我记性差。", False),  # someone else laughing at the customer
+])
+def test_laughter_the_customer_takes_as_mockery_goes_to_an_inspector(rules: RuleSet, reply: str,
+                                                                    review: bool) -> None:
+    card = score(rules, ("customer", "我把快递单号弄丢了。"), ("agent", "哈哈，没事，我帮您查。"),
+                 ("customer", reply))
+    v = verdict(card, "forbidden.insult")
+    assert not card.fatal and ("forbidden.insult" in card.needs_review) == review
+    assert v.verdict == ("fail" if review else "pass")
