@@ -12,7 +12,8 @@ cutting in and speech rate are scored too. With --audio, the rendered calls pres
 samples/fresh/calls (render.py --scripts samples/fresh/scripts.yaml --out samples/fresh) are
 transcribed by the speech pipeline instead, or read from --transcripts. Prints per split the
 per-area agreement (calls whose every item verdict in the area agrees), the recall of fatal
-verdicts on calls the inspector calls 高压线, and fatal verdicts on calls that are not.
+verdicts on calls the inspector calls 高压线, fatal verdicts on calls that are not, and per
+confidence band how many failed verdicts the inspector fails too (what confidence means).
 
     python bench/fresh_calls.py [--set fresh|blind|blind2 … blind6] [--split NAME] [--audio [--transcripts DIR]]
                                 [--json out.json]
@@ -103,8 +104,28 @@ def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript
     print(f"fatal verdicts on calls without one                       {len(wrong)} {wrong or ''}")
     print(f"  of them on polite limits, questions, laughter           "
           f"{sum(found.cards[c['call_id']].fatal for c in polite)} of {len(polite)} such calls")
+    trust = fail_trust(calls, found.cards, rules.template.review_below_confidence)
+    for band, (count, right) in trust.items():
+        print(f"failed verdicts {band:13} (confidence): the inspector agrees  "
+              + (f"{right} of {count} ({right / count:.0%})" if count else "none"))
     return ({**found.summary(), "fatal_recall": len(caught) / len(due) if due else None,
-             "fatal_due": len(due), "wrong_fatal": wrong, "polite_calls": len(polite)}, found.cards)
+             "fatal_due": len(due), "wrong_fatal": wrong, "polite_calls": len(polite),
+             "failed_verdicts_by_confidence": trust}, found.cards)
+
+
+def fail_trust(calls: list[dict[str, Any]], cards: dict[str, Scorecard], review_below: float) -> dict[str, list[int]]:
+    """Whether a failed verdict's confidence means something: per band (sent to an inspector first,
+    below review_below; sure, 0.9 and over; between), how many fails and how many the inspector
+    also fails."""
+    names = (f"< {review_below:g}", f"{review_below:g}-0.9", ">= 0.9")
+    bands = {name: [0, 0] for name in names}
+    for call in calls:
+        for v in cards[call["call_id"]].verdicts:
+            if v.verdict == "fail":
+                name = names[0] if v.confidence < review_below else names[2] if v.confidence >= 0.9 else names[1]
+                bands[name][0] += 1
+                bands[name][1] += call["expected_verdicts"][v.item] == "fail"
+    return bands
 
 
 def second_opinion(calls: list[dict[str, Any]], path: Path, cards: dict[str, Scorecard],
