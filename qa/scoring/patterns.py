@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
 from operator import itemgetter
 from typing import Any
@@ -107,15 +108,21 @@ class Phrase(Pattern):
     unless: Pattern | None = None
     _sound: str = field(init=False)
     keys: tuple[str, ...] = field(init=False, repr=False)
-    _gate: re.Pattern = field(init=False, repr=False)
-    _one_edit: tuple[re.Pattern, re.Pattern] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_sound = self.by_sound and bool(_HAN.search(self.text))
         self._sound = sound(self.text)
         self.keys = _keys(self._sound if self.by_sound else self.text, self.edits)
-        self._gate = _literal_regex(self.keys)  # a phrase has at least one key
-        self._one_edit = _one_edit_regexes(*self.keys) if self.edits == 1 else None
+
+    # The regexes below are compiled when first asked, not when the checklist loads: with the rule
+    # set's searcher most phrases never need them, and `qa score` on one call should start fast.
+    @cached_property
+    def _gate(self) -> re.Pattern:
+        return _literal_regex(self.keys)  # a phrase has at least one key
+
+    @cached_property
+    def _one_edit(self) -> tuple[re.Pattern, re.Pattern] | None:
+        return _one_edit_regexes(*self.keys) if self.edits == 1 else None
 
     def _one_edit_may_occur(self, text: SearchText, haystack: str) -> bool:
         """Whether some stretch of the haystack is one edit from the needle (head + tail, its two
@@ -330,23 +337,24 @@ def _any_literal(needles: Iterable[str]) -> re.Pattern | None:
 class AnyOf(Pattern):
     parts: list[Pattern]
     unless: Pattern | None = None
-    _in_chars: re.Pattern | None = field(init=False, repr=False)
-    _in_sound: re.Pattern | None = field(init=False, repr=False)
     _not_phrases: list[Pattern] = field(init=False, repr=False)
-    _gates: list[tuple[Pattern, re.Pattern | None, bool]] = field(init=False, repr=False)
     # Set by a Searcher: key -> the phrase parts (by position) holding it, per haystack
     _by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = field(init=False, repr=False)
     _key_sets: tuple[frozenset[str], frozenset[str]] = field(init=False, repr=False)
     _other_parts: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        """The keys of all the phrase parts, one regex per haystack: scoring asks most lists of
-        phrases about windows that hold none of them, and one search then stands for all."""
-        phrases = [p for p in self.parts if isinstance(p, Phrase)]
-        self._in_chars = _any_literal(k for p in phrases if not p.by_sound for k in p.keys)
-        self._in_sound = _any_literal(k for p in phrases if p.by_sound for k in p.keys)
         self._not_phrases = [p for p in self.parts if not isinstance(p, Phrase)]
-        self._gates = [(p, p._gate, p.by_sound) if isinstance(p, Phrase) else (p, None, False) for p in self.parts]
+
+    @cached_property
+    def _gates(self) -> tuple[re.Pattern | None, re.Pattern | None, list[tuple[Pattern, re.Pattern | None, bool]]]:
+        """Without the rule set's searcher: the keys of all the phrase parts, one regex per
+        haystack (scoring asks most lists of phrases about windows that hold none of them, and one
+        search then stands for all), and each part with its own gate."""
+        phrases = [p for p in self.parts if isinstance(p, Phrase)]
+        return (_any_literal(k for p in phrases if not p.by_sound for k in p.keys),
+                _any_literal(k for p in phrases if p.by_sound for k in p.keys),
+                [(p, p._gate, p.by_sound) if isinstance(p, Phrase) else (p, None, False) for p in self.parts])
 
     def _adopt(self, searcher: Searcher) -> None:
         by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
@@ -374,11 +382,11 @@ class AnyOf(Pattern):
                 chosen.update(self._by_key[1][key])
             parts = self.parts
             return [parts[i] for i in sorted(chosen)]
-        if not (self._in_chars and self._in_chars.search(text.chars)
-                or self._in_sound and self._in_sound.search(text.sound)):
+        chars_gate, sound_gate, gates = self._gates
+        if not (chars_gate and chars_gate.search(text.chars) or sound_gate and sound_gate.search(text.sound)):
             return self._not_phrases
         chars, sound = text.chars, text.sound  # Phrase.may_occur, inlined: this loop is hot
-        return [p for p, gate, by_sound in self._gates if gate is None or gate.search(sound if by_sound else chars)]
+        return [p for p, gate, by_sound in gates if gate is None or gate.search(sound if by_sound else chars)]
 
     def _find(self, text: SearchText) -> list[Hit]:
         """Hits of every part; where parts overlap (您好 and 你好 both near one place), the

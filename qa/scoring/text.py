@@ -59,13 +59,16 @@ def _fold(reading: str) -> str:
 @lru_cache(maxsize=1)
 def _sound_table() -> dict[int, str]:
     """Code point of every Chinese character -> its syllable's private-use character."""
-    syllables: dict[str, str] = {}
+    syllables: dict[str, str] = {}  # folded syllable -> its character
+    of_reading: dict[str, str] = {}  # a first reading -> its syllable's character (41,000 characters, 1,500 readings)
     table: dict[int, str] = {}
     for code, readings in pinyin_dict.items():
-        syllable = _fold(readings.split(",")[0])
-        if syllable not in syllables:
-            syllables[syllable] = chr(_SOUND_BASE + len(syllables))
-        table[code] = syllables[syllable]
+        reading = readings.split(",", 1)[0]
+        char = of_reading.get(reading)
+        if char is None:
+            syllable = _fold(reading)
+            char = of_reading[reading] = syllables.setdefault(syllable, chr(_SOUND_BASE + len(syllables)))
+        table[code] = char
     return table
 
 
