@@ -510,3 +510,55 @@ def test_laughter_the_customer_takes_as_mockery_goes_to_an_inspector(rules: Rule
     v = verdict(card, "forbidden.insult")
     assert not card.fatal and ("forbidden.insult" in card.needs_review) == review
     assert v.verdict == ("fail" if review else "pass")
+
+
+# --- the trade's common lists of 服务忌语 and of an unhappy customer's words (2026-12-07), and
+# blind7's tuning half, in our own words
+
+@pytest.mark.parametrize(("item", "said", "fatal"), [
+    ("forbidden.not_our_business", "那是厂家的问题，您问厂家去。", False),  # pushed to a third party
+    ("forbidden.not_our_business", "我们没有这个义务帮您搬。", False),  # a duty denied
+    ("forbidden.dismissive", "不会用就别用，我这边很忙。", True),  # "then don't use it"
+    ("forbidden.questioning", "说重点，你到底想说什么？", True),  # hurrying the customer
+    ("forbidden.insult", "你给我等着，走着瞧。", True),  # a threat (004:L310 恐吓、威胁)
+    ("forbidden.refusal", "那你别用了呗，随便。", True),  # 004's 那你别买了 for another service
+])
+def test_the_trades_common_taboo_phrases_are_found(rules: RuleSet, item: str, said: str, fatal: bool) -> None:
+    card = score(rules, ("customer", "这个设备我不会设置。"), ("agent", said))
+    assert (verdict(card, item).verdict, card.fatal) == ("fail", fatal)
+
+
+@pytest.mark.parametrize(("reply", "fatal"), [
+    ("你这人说话怎么这样啊。", True),  # offended: a 高压线
+    ("是，我一着急就忘了。", False),  # taken calmly: an inspector listens
+])
+def test_scorn_for_what_the_customer_does_not_know(rules: RuleSet, reply: str, fatal: bool) -> None:
+    card = score(rules, ("customer", "我也不清楚我现在在哪条路上。"), ("agent", "你连自己在哪都不知道吗？"),
+                 ("customer", reply))
+    assert (verdict(card, "forbidden.questioning").verdict, card.fatal) == ("fail", fatal)
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("你签合同的时候怎么不看？", "fail"),  # the customer blamed for signing
+    ("您签的时候我们也提醒过，不过可以帮您申请调整。", "pass"),
+])
+def test_blaming_the_customer_for_signing_is_arguing(rules: RuleSet, said: str, expected: str) -> None:
+    card = score(rules, ("customer", "这个费率怎么涨了？"), ("agent", said))
+    assert verdict(card, "forbidden.correcting_customer").verdict == expected
+
+
+@pytest.mark.parametrize(("complaint", "applies"), [
+    ("你们这样出尔反尔，我要去消协举报。", True),  # a promise broken, the regulator named
+    ("服务态度太差了，真让人失望。", True),
+    ("到现在还没到账，想问一下进度。", False),  # a wait told calmly is a question
+    ("如果我收到了不满意，能退吗？", False),  # 不满意 as a condition
+    ("车子太忙了没顾上。", False),  # 太忙了 sounds like 太慢了: characters only
+])
+def test_the_trades_words_of_an_unhappy_customer(rules: RuleSet, complaint: str, applies: bool) -> None:
+    card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
+    assert verdict(card, "courtesy.apology_to_upset_customer").verdict == ("fail" if applies else "na")
+
+
+def test_a_sound_alike_of_a_new_insult_is_not_taken_for_it(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "我要换大一码。"), ("agent", "好的，给您换成四十二码。"))
+    assert verdict(card, "forbidden.insult").verdict == "pass"  # 十二码 is 事儿妈 by sound
