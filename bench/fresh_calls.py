@@ -1,7 +1,7 @@
 """The checklists on the fresh synthetic calls (samples/fresh): verdicts against an inspector's,
 fatal verdicts where due and nowhere else, on the tuning half and on the held-out half; with
---set blind, blind2 … blind7, on samples/blind* (blind2-5 written 2026-12-02/03, blind6-7 2026-12-07), calls and verdicts written by
-people who had not seen the checklists, each split into a half looked at while tuning and a half
+--set blind, blind2 … blind7, on samples/blind* (blind2-5 written 2026-12-02/03, blind6-7
+2026-12-07), calls and verdicts written by people who had not seen the checklists, each split into a half looked at while tuning and a half
 never tuned on (--split shows one part only, so that tuning never sees the other).
 
 The calls' scripts (samples/fresh/scripts.yaml) and the inspector's verdicts with the fixed split
@@ -37,7 +37,8 @@ from qa.scoring.scorecard import Scorecard
 from qa.scoring.text import normalise
 from qa.speech.transcript import Transcript
 
-SETS = {name: REPO_ROOT / "samples" / name for name in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7")}
+SETS = {name: REPO_ROOT / "samples" / name
+        for name in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7")}
 sys.path.insert(0, str(REPO_ROOT / "samples"))
 from render import DEFAULT_PAUSE, LEAD_IN, load_scripts  # noqa: E402  (samples/ is a folder of scripts)
 
