@@ -1,8 +1,9 @@
 """The checklists on the fresh synthetic calls (samples/fresh): verdicts against an inspector's,
 fatal verdicts where due and nowhere else, on the tuning half and on the held-out half; with
 --set blind, blind2 … blind7, on samples/blind* (blind2-5 written 2026-12-02/03, blind6-7
-2026-12-07), calls and verdicts written by people who had not seen the checklists, each split into a half looked at while tuning and a half
-never tuned on (--split shows one part only, so that tuning never sees the other).
+2026-12-07), calls and verdicts written by people who had not seen the checklists, each split into
+a half looked at while tuning and a half never tuned on (--split shows one part only, so that
+tuning never sees the other).
 
 The calls' scripts (samples/fresh/scripts.yaml) and the inspector's verdicts with the fixed split
 (samples/fresh/expected.yaml, written before the scorer was run) are scored as text-level
