@@ -232,11 +232,17 @@ class Regex(Pattern):
     unless: Pattern | None = None
     _compiled: re.Pattern = field(init=False)
     _needs: tuple[str | re.Pattern, ...] = field(init=False, repr=False)
+    keys: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._compiled = re.compile(self.source.replace(r"\d", _REGEX_DIGIT))
+        clauses = _required(self._compiled)
         self._needs = tuple(next(iter(clause)) if len(clause) == 1 else _literal_regex(sorted(clause))
-                            for clause in _required(self._compiled))
+                            for clause in clauses)
+        # The clause with the longest literals, one of which every match holds: the rule set's
+        # searcher finds them with the phrases' keys, and a list asks the regex only where one
+        # occurs (none: the regex is asked of every text).
+        self.keys = tuple(sorted(max(clauses, key=lambda clause: min(map(len, clause))))) if clauses else ()
 
     def _find(self, text: SearchText) -> list[Hit]:
         chars = text.chars
@@ -338,10 +344,11 @@ class AnyOf(Pattern):
     parts: list[Pattern]
     unless: Pattern | None = None
     _not_phrases: list[Pattern] = field(init=False, repr=False)
-    # Set by a Searcher: key -> the phrase parts (by position) holding it, per haystack
+    # Set by a Searcher: key -> the parts (by position) holding it, per haystack; the parts without keys
     _by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = field(init=False, repr=False)
     _key_sets: tuple[frozenset[str], frozenset[str]] = field(init=False, repr=False)
     _other_parts: list[int] = field(init=False, repr=False)
+    _unkeyed: list[Pattern] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._not_phrases = [p for p in self.parts if not isinstance(p, Phrase)]
@@ -358,13 +365,17 @@ class AnyOf(Pattern):
 
     def _adopt(self, searcher: Searcher) -> None:
         by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        other = []
         for i, part in enumerate(self.parts):
-            if isinstance(part, Phrase):
-                for key in part.keys:
-                    by_key[part.by_sound].setdefault(key, []).append(i)
+            keys = part.keys if isinstance(part, Phrase | Regex) else ()
+            for key in keys:
+                by_key[isinstance(part, Phrase) and part.by_sound].setdefault(key, []).append(i)
+            if not keys:
+                other.append(i)
         self._by_key = by_key
         self._key_sets = (frozenset(by_key[0]), frozenset(by_key[1]))
-        self._other_parts = [i for i, part in enumerate(self.parts) if not isinstance(part, Phrase)]
+        self._other_parts = other
+        self._unkeyed = [self.parts[i] for i in other]
         self._searcher = searcher
 
     def _candidates(self, text: SearchText) -> list[Pattern]:
@@ -374,7 +385,7 @@ class AnyOf(Pattern):
             keys_chars = self._key_sets[0] & in_chars
             keys_sound = self._key_sets[1] & in_sound
             if not keys_chars and not keys_sound:
-                return self._not_phrases
+                return self._unkeyed
             chosen = set(self._other_parts)
             for key in keys_chars:
                 chosen.update(self._by_key[0][key])
@@ -468,6 +479,8 @@ class Searcher:
             if isinstance(pattern, Phrase):
                 keys[pattern.by_sound].update(pattern.keys)
                 pattern._searcher = self
+            elif isinstance(pattern, Regex):
+                keys[0].update(pattern.keys)
             elif isinstance(pattern, AnyOf):
                 pattern._adopt(self)
                 todo.extend(pattern.parts)
