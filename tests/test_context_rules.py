@@ -562,3 +562,23 @@ def test_the_trades_words_of_an_unhappy_customer(rules: RuleSet, complaint: str,
 def test_a_sound_alike_of_a_new_insult_is_not_taken_for_it(rules: RuleSet) -> None:
     card = score(rules, ("customer", "我要换大一码。"), ("agent", "好的，给您换成四十二码。"))
     assert verdict(card, "forbidden.insult").verdict == "pass"  # 十二码 is 事儿妈 by sound
+
+
+@pytest.mark.parametrize(("reply", "fatal"), [
+    ("你这是在挖苦我吗？", True),  # taken as mockery: a 高压线
+    ("哈哈，那我再想想。", False),  # taken lightly: an inspector listens
+])
+def test_the_trades_common_sarcasm_is_weighed_by_the_customers_reply(rules: RuleSet, reply: str,
+                                                                    fatal: bool) -> None:
+    card = score(rules, ("customer", "能不能免费给我升级套餐？"), ("agent", "免费升级？想得美。"), ("customer", reply))
+    assert (verdict(card, "forbidden.insult").verdict, card.fatal) == ("fail", fatal)
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("怎么可能是我们的问题，明明是你自己没看清楚。", "fail"),  # the fault denied and put back
+    ("系统不会出错的，您再看看。", "fail"),
+    ("系统可能出错了，非常抱歉，我帮您重新提交。", "pass"),  # a fault owned, with amends
+])
+def test_the_trades_common_retorts_are_arguing(rules: RuleSet, said: str, expected: str) -> None:
+    card = score(rules, ("customer", "我的订单怎么被取消了？"), ("agent", said))
+    assert verdict(card, "forbidden.correcting_customer").verdict == expected
