@@ -462,10 +462,10 @@ class Near(AnyOf):
 
 class Searcher:
     """Every key of a rule set's phrases (the phrase itself, or its pieces for small edits: see
-    _keys), found in one pass over a turn's characters and one over its sound, with an
-    Aho-Corasick automaton each. A phrase then searches only a text that holds one of its keys,
-    and a list of phrases asks only the phrases whose keys occur, instead of one search per
-    phrase or per list: what each finds is what it would find alone."""
+    _keys) and of its regexes (literals every match holds: see Regex.keys), found in one pass over
+    a turn's characters and one over its sound, with an Aho-Corasick automaton each. A phrase then
+    searches only a text that holds one of its keys, and a list asks only the parts whose keys
+    occur, instead of one search per part or per list: what each finds is what it would find alone."""
 
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         keys: tuple[set[str], set[str]] = (set(), set())
