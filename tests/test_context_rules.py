@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from test_scoring_rules import CLOSING, OPENING, make_call, verdict
 
 from qa.scoring.engine import score_transcript
@@ -582,3 +583,56 @@ def test_the_trades_common_sarcasm_is_weighed_by_the_customers_reply(rules: Rule
 def test_the_trades_common_retorts_are_arguing(rules: RuleSet, said: str, expected: str) -> None:
     card = score(rules, ("customer", "我的订单怎么被取消了？"), ("agent", said))
     assert verdict(card, "forbidden.correcting_customer").verdict == expected
+
+
+POLITE_LOOKALIKES = yaml.safe_load((Path(__file__).parent / "data" / "polite_lookalikes.yaml").read_text(
+    encoding="utf-8"))
+
+
+@pytest.mark.parametrize("said", POLITE_LOOKALIKES["sentences"])
+def test_polite_sentences_near_the_trades_taboo_words_fail_nothing(rules: RuleSet, said: str) -> None:
+    card = score(rules, ("customer", "我想问一下这个问题。"), ("agent", said))
+    assert not card.fatal
+    assert [v.item for v in card.verdicts if v.area == "forbidden" and v.verdict == "fail"] == []
+
+
+@pytest.mark.parametrize(("item", "said"), [
+    ("forbidden.dismissive", "爱咋咋地吧，反正就这样。"),
+    ("forbidden.refusal", "门都没有，你死心吧。"),
+    ("forbidden.questioning", "冲我发什么火，激动什么。"),
+    ("forbidden.insult", "你这人真是缺心眼。"),
+])
+def test_a_trainers_taboo_words_send_the_call_to_an_inspector_not_to_zero(rules: RuleSet, item: str,
+                                                                          said: str) -> None:
+    """Phrases no set has checked yet: a fail that an inspector confirms, never a fatal verdict unheard."""
+    card = score(rules, ("customer", "我的事到底能不能办？"), ("agent", said))
+    assert (verdict(card, item).verdict, card.fatal) == ("fail", False)
+    assert item in card.needs_review
+
+
+@pytest.mark.parametrize("item", ["forbidden.questioning", "forbidden.insult"])
+def test_a_trainers_taboo_words_are_fatal_when_the_customer_takes_offence(rules: RuleSet, item: str) -> None:
+    said = {"forbidden.questioning": "冲我发什么火？", "forbidden.insult": "你这人真是缺心眼。"}[item]
+    card = score(rules, ("customer", "我的事到底能不能办？"), ("agent", said), ("customer", "你这什么态度？"))
+    assert (verdict(card, item).verdict, card.fatal) == ("fail", True)
+
+
+@pytest.mark.parametrize(("item", "said"), [
+    ("forbidden.not_our_business", "这个你找营业厅去，别问我。"),
+    ("forbidden.correcting_customer", "你听错了，我没说错。"),
+    ("forbidden.negative_language", "这个我没权限，这是公司规定。"),  # soft; excused with an apology (below)
+])
+def test_a_trainers_words_for_ordinary_faults_deduct_points(rules: RuleSet, item: str, said: str) -> None:
+    card = score(rules, ("customer", "我的事到底能不能办？"), ("agent", said))
+    assert (verdict(card, item).verdict, card.fatal) == ("fail", False)
+
+
+def test_a_soft_limit_from_the_trainers_list_is_excused_with_an_apology(rules: RuleSet) -> None:
+    card = score(rules, ("customer", "能给我退了吗？"), ("agent", "非常抱歉，这个我没权限，我帮您转给主管处理。"))
+    assert verdict(card, "forbidden.negative_language").verdict == "pass"
+
+
+@pytest.mark.parametrize("complaint", ["你们这是霸王条款，我要曝光你们。", "真是岂有此理，叫你们领导来。"])
+def test_a_trainers_words_of_an_upset_customer(rules: RuleSet, complaint: str) -> None:
+    card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
+    assert verdict(card, "courtesy.apology_to_upset_customer").verdict == "fail"

@@ -99,7 +99,7 @@ def _holds(ctx: CallContext, name: str, wanted: Any, pattern: Pattern | None, te
         return _customer_said_just_before(ctx, span.turn, text.chars[hit.start:hit.end]) == wanted
     assert pattern is not None, name  # the remaining conditions are patterns, compiled by the loader
     if name == "hit":
-        return any(h.start < hit.end and hit.start < h.end for h in pattern.find(text))
+        return any(h.start <= hit.start and hit.end <= h.end for h in pattern.find(text))
     if name == "turn":
         return _turn_says(ctx, pattern, span)
     if name == "customer_after":
