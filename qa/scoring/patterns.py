@@ -132,8 +132,7 @@ class Phrase(Pattern):
         assert self._one_edit is not None  # asked of one-edit phrases only
         forwards, backwards = self._one_edit
         head, tail = self.keys
-        present = text.present()[self.by_sound] if text.searcher is not None and text.searcher is self._searcher \
-            else None
+        present = text.present() if text.searcher is not None and text.searcher is self._searcher else None
         if (present is None or head in present) and forwards.search(haystack):
             return True
         return (present is None or tail in present) and backwards.search(text.reversed(self.by_sound)) is not None
@@ -151,7 +150,7 @@ class Phrase(Pattern):
             if hits or not self.edits or not self.may_occur(text):
                 return hits
             return self._approximate(text, haystack, needle)
-        present = text.present()[by_sound]
+        present = text.present()
         if present.isdisjoint(self.keys):
             return []  # the searcher found none of the keys, without which the phrase cannot match
         start = haystack.find(needle)
@@ -344,9 +343,9 @@ class AnyOf(Pattern):
     parts: list[Pattern]
     unless: Pattern | None = None
     _not_phrases: list[Pattern] = field(init=False, repr=False)
-    # Set by a Searcher: key -> the parts (by position) holding it, per haystack; the parts without keys
-    _by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = field(init=False, repr=False)
-    _key_sets: tuple[frozenset[str], frozenset[str]] = field(init=False, repr=False)
+    # Set by a Searcher: key -> the parts (by position) holding it; the parts without keys
+    _by_key: dict[str, list[int]] = field(init=False, repr=False)
+    _key_set: frozenset[str] = field(init=False, repr=False)
     _other_parts: list[int] = field(init=False, repr=False)
     _unkeyed: list[Pattern] = field(init=False, repr=False)
 
@@ -364,16 +363,16 @@ class AnyOf(Pattern):
                 [(p, p._gate, p.by_sound) if isinstance(p, Phrase) else (p, None, False) for p in self.parts])
 
     def _adopt(self, searcher: Searcher) -> None:
-        by_key: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        by_key: dict[str, list[int]] = {}
         other = []
         for i, part in enumerate(self.parts):
             keys = part.keys if isinstance(part, Phrase | Regex) else ()
             for key in keys:
-                by_key[isinstance(part, Phrase) and part.by_sound].setdefault(key, []).append(i)
+                by_key.setdefault(key, []).append(i)
             if not keys:
                 other.append(i)
         self._by_key = by_key
-        self._key_sets = (frozenset(by_key[0]), frozenset(by_key[1]))
+        self._key_set = frozenset(by_key)
         self._other_parts = other
         self._unkeyed = [self.parts[i] for i in other]
         self._searcher = searcher
@@ -381,16 +380,13 @@ class AnyOf(Pattern):
     def _candidates(self, text: SearchText) -> list[Pattern]:
         """The parts, in order, less the phrases that cannot match in this text."""
         if text.searcher is not None and text.searcher is self._searcher:
-            in_chars, in_sound = text.present()
-            keys_chars = self._key_sets[0] & in_chars
-            keys_sound = self._key_sets[1] & in_sound
-            if not keys_chars and not keys_sound:
+            keys = self._key_set & text.present()
+            if not keys:
                 return self._unkeyed
             chosen = set(self._other_parts)
-            for key in keys_chars:
-                chosen.update(self._by_key[0][key])
-            for key in keys_sound:
-                chosen.update(self._by_key[1][key])
+            by_key = self._by_key
+            for key in keys:
+                chosen.update(by_key[key])
             parts = self.parts
             return [parts[i] for i in sorted(chosen)]
         chars_gate, sound_gate, gates = self._gates
@@ -462,13 +458,16 @@ class Near(AnyOf):
 
 class Searcher:
     """Every key of a rule set's phrases (the phrase itself, or its pieces for small edits: see
-    _keys) and of its regexes (literals every match holds: see Regex.keys), found in one pass over
-    a turn's characters and one over its sound, with an Aho-Corasick automaton each. A phrase then
+    _keys) and of its regexes (literals every match holds: see Regex.keys), found in one pass of
+    an Aho-Corasick automaton over a turn's characters and its sound joined. One set of keys
+    answers for both: a key with a Chinese character can only occur in the characters, one with a
+    syllable only in the sound, and one with neither in both or in neither (the sound string keeps
+    every other character as it is). A phrase then
     searches only a text that holds one of its keys, and a list asks only the parts whose keys
     occur, instead of one search per part or per list: what each finds is what it would find alone."""
 
     def __init__(self, patterns: Iterable[Pattern]) -> None:
-        keys: tuple[set[str], set[str]] = (set(), set())
+        keys: set[str] = set()
         seen: set[int] = set()
         todo: list[Pattern | None] = list(patterns)
         while todo:
@@ -477,25 +476,25 @@ class Searcher:
                 continue
             seen.add(id(pattern))
             if isinstance(pattern, Phrase):
-                keys[pattern.by_sound].update(pattern.keys)
+                keys.update(pattern.keys)
                 pattern._searcher = self
             elif isinstance(pattern, Regex):
-                keys[0].update(pattern.keys)
+                keys.update(pattern.keys)
             elif isinstance(pattern, AnyOf):
                 pattern._adopt(self)
                 todo.extend(pattern.parts)
             todo.append(pattern.unless)
-        self._automata = tuple(_automaton(k) for k in keys)
+        self._automaton = _automaton(keys)
 
     @staticmethod
     def available() -> bool:
         return ahocorasick is not None
 
-    def present(self, chars: str, heard: str) -> tuple[set[str], set[str]]:
-        """The keys that occur in the characters, and in their sound string."""
-        in_chars, in_sound = self._automata
-        return (set(map(_second, in_chars.iter(chars))) if in_chars is not None else set(),
-                set(map(_second, in_sound.iter(heard))) if in_sound is not None else set())
+    def present(self, chars: str, heard: str) -> set[str]:
+        """The keys that occur in the characters or in their sound string (chars ends in the
+        separator, which no key holds, so no key is found across the two)."""
+        automaton = self._automaton
+        return set(map(_second, automaton.iter(chars + heard))) if automaton is not None else set()
 
 
 _second = itemgetter(1)  # the key of an automaton's (end, key)

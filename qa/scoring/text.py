@@ -130,7 +130,7 @@ class TurnPieces:
         self._words: dict[int, list[str]] = {}  # each word's normalised characters
         self._owners: dict[int, list[tuple[int, int]]] = {}
         self._word_of: dict[int, list[int]] = {}
-        self._present: dict[int, tuple[set[str], set[str]]] = {}
+        self._present: dict[int, set[str]] = {}
         self._probs: dict[int, list[float]] = {}
 
     def text(self, index: int) -> tuple[str, str]:
@@ -167,8 +167,8 @@ class TurnPieces:
             probs = self._probs[index] = [w.prob for w in self.turns[index].words]
         return probs
 
-    def present(self, index: int) -> tuple[set[str], set[str]]:
-        """The searcher's keys that the turn's characters and its sound hold."""
+    def present(self, index: int) -> set[str]:
+        """The searcher's keys that the turn's characters or its sound hold."""
         found = self._present.get(index)
         if found is None:
             assert self.searcher is not None
@@ -195,7 +195,7 @@ class SearchText:
         self.found: dict = {}
         self._owner: list[tuple[int, int]] | None = None
         self._starts: list[int] | None = None
-        self._present: tuple[set[str], set[str]] | None = None
+        self._present: set[str] | None = None
         self._mean: tuple[float | None] | None = None
         self._backwards: tuple[str, str] | None = None
         if len(indices) == 1:
@@ -212,15 +212,14 @@ class SearchText:
             self._owner = [o for i in self.indices for o in self._pieces.owner(i)]
         return self._owner
 
-    def present(self) -> tuple[set[str], set[str]]:
-        """The searcher's keys in the characters and in the sound (see Searcher.present)."""
+    def present(self) -> set[str]:
+        """The searcher's keys in the characters or the sound (see Searcher.present)."""
         if self._present is None:
             pieces = self._pieces
             if len(self.indices) == 1:
                 self._present = pieces.present(self.indices[0])
             else:
-                found = [pieces.present(i) for i in self.indices]
-                self._present = (set().union(*[c for c, _ in found]), set().union(*[s for _, s in found]))
+                self._present = set().union(*[pieces.present(i) for i in self.indices])
         return self._present
 
     def reversed(self, by_sound: bool) -> str:
