@@ -1,7 +1,7 @@
 """The checklists on the fresh synthetic calls (samples/fresh): verdicts against an inspector's,
 fatal verdicts where due and nowhere else, on the tuning half and on the held-out half; with
---set blind, blind2 … blind7, on samples/blind* (blind2-5 written 2026-12-02/03, blind6-7
-2026-12-07), calls and verdicts written by people who had not seen the checklists, each split into
+--set blind, blind2 … blind8, on samples/blind* (blind2-5 written 2026-12-02/03, blind6-7
+2026-12-07, blind8 2026-12-08), calls and verdicts written by people who had not seen the checklists, each split into
 a half looked at while tuning and a half never tuned on (--split shows one part only, so that
 tuning never sees the other).
 
@@ -16,7 +16,7 @@ per-area agreement (calls whose every item verdict in the area agrees), the reca
 verdicts on calls the inspector calls 高压线, fatal verdicts on calls that are not, and per
 confidence band how many failed verdicts the inspector fails too (what confidence means).
 
-    python bench/fresh_calls.py [--set fresh|blind|blind2 … blind7] [--split NAME] [--audio [--transcripts DIR]]
+    python bench/fresh_calls.py [--set fresh|blind|blind2 … blind8] [--split NAME] [--audio [--transcripts DIR]]
                                 [--json out.json]
 """
 
@@ -39,7 +39,7 @@ from qa.scoring.text import normalise
 from qa.speech.transcript import Transcript
 
 SETS = {name: REPO_ROOT / "samples" / name
-        for name in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7")}
+        for name in ("fresh", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8")}
 sys.path.insert(0, str(REPO_ROOT / "samples"))
 from render import DEFAULT_PAUSE, LEAD_IN, load_scripts  # noqa: E402  (samples/ is a folder of scripts)
 
@@ -59,7 +59,9 @@ SPLITS = {"tune": "looked at while tuning",
           "blind6_tune": "a sixth blind batch (2026-12-07), looked at while tuning",
           "blind6": "a sixth blind batch (2026-12-07), never tuned on",
           "blind7_tune": "a seventh blind batch (2026-12-07), looked at while tuning",
-          "blind7": "a seventh blind batch (2026-12-07), never tuned on"}
+          "blind7": "a seventh blind batch (2026-12-07), never tuned on",
+          "blind8_tune": "an eighth blind batch (2026-12-08), looked at while tuning",
+          "blind8": "an eighth blind batch (2026-12-08), never tuned on"}
 
 
 def verdicts_of(defaults: dict[str, dict[str, str]], direction: str, judged: dict[str, Any]) -> dict[str, str]:
