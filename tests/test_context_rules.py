@@ -636,3 +636,44 @@ def test_a_soft_limit_from_the_trainers_list_is_excused_with_an_apology(rules: R
 def test_a_trainers_words_of_an_upset_customer(rules: RuleSet, complaint: str) -> None:
     card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
     assert verdict(card, "courtesy.apology_to_upset_customer").verdict == "fail"
+
+
+# --- blind8's tuning half (2026-12-08), in our own words
+
+@pytest.mark.parametrize(("item", "said", "fatal"), [
+    ("forbidden.insult", "像你这种人我们见得多了。", True),  # contempt for the kind of person
+    ("forbidden.insult", "再拖着不还，就让你邻居都知道。", True),  # shaming as a threat (004:L310)
+    ("forbidden.insult", "自己几斤几两心里没数吗？", True),
+    ("forbidden.refusal", "用过的一律不退。", True),  # a policy thrown at the customer
+    ("forbidden.correcting_customer", "你搞混了，这是两回事。", False),
+    ("forbidden.correcting_customer", "是你自己要求太高了。", False),  # the fault put on the customer
+])
+def test_blind8_tuning_halfs_taboo_words(rules: RuleSet, item: str, said: str, fatal: bool) -> None:
+    card = score(rules, ("customer", "这个事你们得给我解决。"), ("agent", said))
+    assert (verdict(card, item).verdict, card.fatal) == ("fail", fatal)
+
+
+def test_laughter_before_scorn_is_weighed_by_the_scorn(rules: RuleSet) -> None:
+    """呵呵 itself is laughter, never counted; the mockery said with it is (小学生都会), and fatal once
+    the customer takes offence."""
+    card = score(rules, ("customer", "这个按钮我找不到。"), ("agent", "呵呵，这么简单，小学生都会。"),
+                 ("customer", "你这话什么意思？"))
+    insult = verdict(card, "forbidden.insult")
+    assert (insult.verdict, insult.fatal, card.fatal) == ("fail", True, True)
+    assert "小学生都" in [e.matched for e in insult.evidence]
+
+
+@pytest.mark.parametrize(("complaint", "applies"), [
+    ("我下周就要用，你们就不管了吗？", True),  # a reproach
+    ("我自己试了好几次了，还是登不上去。", False),  # the customer's own tries: no complaint
+    ("我都打了好几次了，还是没人处理。", True),
+])
+def test_blind8_tuning_halfs_words_of_an_unhappy_customer(rules: RuleSet, complaint: str, applies: bool) -> None:
+    card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
+    assert verdict(card, "courtesy.apology_to_upset_customer").verdict == ("fail" if applies else "na")
+
+
+def test_a_request_said_politely_is_no_apology(rules: RuleSet) -> None:
+    """请您直接… is one syllable from 请您谅解 by sound, and no apology."""
+    card = score(rules, ("customer", "你们这服务太差了。"), ("agent", "请您直接打保险公司的电话。"))
+    assert verdict(card, "courtesy.apology_to_upset_customer").verdict == "fail"
