@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from conftest import all_truths, sample_truth
 
 from qa.evaluation import transcript_from_truth
 from qa.scoring.engine import score_transcript
-from qa.scoring.loader import RuleSet, load_rules
+from qa.scoring.loader import DEFAULTS_DIR, RuleSet, load_rules
 from qa.scoring.patterns import Hit, compile_pattern
 from qa.scoring.schema import ScoringTemplate
 from qa.scoring.scorecard import CardFacts, RulesVersion, Scorecard, Verdict, apply_template
@@ -341,11 +343,30 @@ def test_a_silence_between_two_of_the_customers_turns_is_not_a_hold(rules: RuleS
                ("agent", 8.0, 10.0, "您看一下楼下的快递架。", 1.0), ("customer", 10.5, 12.0, "好，我去看看。", 1.0),
                ("customer", 20.0, 22.0, "找到了，就在架子上。", 1.0), ("agent", 22.5, 25.0, "感谢您的来电，再见！", 1.0)]
     assert judge(rules, "acoustic.hold_phrases", *looking).verdict == "na"
-    # The agent falls silent and the customer has to ask whether anyone is there: a hold.
-    silent = [OPENING, ("customer", 5.0, 7.5, "我想改一下收货地址。", 1.0), ("agent", 8.0, 9.0, "嗯。", 1.0),
-              ("customer", 19.0, 20.0, "喂，还在吗？", 1.0), ("agent", 20.5, 23.0, "在，改好了，感谢您的来电，再见！", 1.0)]
-    v = judge(rules, "acoustic.hold_phrases", *silent)
+
+
+SILENT_WAIT: list[Line] = [OPENING, ("customer", 5.0, 7.5, "我想改一下收货地址。", 1.0), ("agent", 8.0, 9.0, "嗯。", 1.0),
+                           ("customer", 19.0, 20.0, "喂，还在吗？", 1.0),
+                           ("agent", 20.5, 23.0, "在，改好了，感谢您的来电，再见！", 1.0)]
+
+
+def test_a_silence_nobody_announced_or_thanked_for_is_a_failed_hold(rules: RuleSet) -> None:
+    # The agent falls silent and the customer has to ask whether anyone is there: made to wait unasked.
+    v = judge(rules, "acoustic.hold_phrases", *SILENT_WAIT)
     assert (v.verdict, v.reason) == ("fail", "9 秒处 10 秒的保持前没有交代；9 秒处 10 秒的保持后没有交代")
+
+
+def test_a_centre_may_leave_an_unannounced_silence_to_the_dead_air_item(tmp_path: Path) -> None:
+    folder = tmp_path / "checklists"
+    shutil.copytree(DEFAULTS_DIR, folder)
+    acoustic = folder / "acoustic.yaml"
+    acoustic.write_text(acoustic.read_text(encoding="utf-8").replace("unannounced: fail", "unannounced: skip"),
+                        encoding="utf-8")
+    rules = load_rules(folder)
+    v = judge(rules, "acoustic.hold_phrases", *SILENT_WAIT)
+    assert (v.verdict, v.reason) == ("na", "1 次静音前后都没有交代：没有请客户等待，不算保持，由冷场一项判断")
+    assert [(e.how, e.start, e.end) for e in v.evidence] == [("silence", 9.0, 19.0)]
+    assert judge(rules, "acoustic.dead_air", *SILENT_WAIT).verdict == "fail"  # the silence costs once
 
 
 @pytest.mark.parametrize(("before", "expected"), [("我查一下。", "fail"), ("请您稍等，我查一下。", "pass")])

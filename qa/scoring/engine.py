@@ -245,10 +245,13 @@ def _silence_evidence(start: float, end: float, note: str) -> Evidence:
 
 def _hold(ctx: CallContext, item: HoldItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:
     holds = ctx.holds(rules.template.hold.min_silence_s)
-    failures, evidence, trust = [], [], []
+    failures, evidence, trust, silent = [], [], [], []
     for start, end in holds:
         said_before = _said_in(ctx, _agent_turn_near(ctx, start, before=True), patterns["before"])
         said_after = _said_in(ctx, _agent_turn_near(ctx, end, before=False), patterns["after"])
+        if said_before is None and said_after is None and item.unannounced == "skip":
+            silent.append(_silence_evidence(start, end, f"静音 {end - start:.1f} 秒，前后都没有交代"))
+            continue
         evidence.append(_silence_evidence(start, end, f"保持 {end - start:.1f} 秒"))
         for label, found in (("前", said_before), ("后", said_after)):
             if found:
@@ -257,9 +260,15 @@ def _hold(ctx: CallContext, item: HoldItem, patterns: dict[str, Pattern], plan: 
             else:
                 failures.append(f"{start:.0f} 秒处 {end - start:.0f} 秒的保持{label}没有交代")
                 trust.append(ABSENCE_TRUST)
+    skipped = f"{len(silent)} 次静音前后都没有交代：没有请客户等待，不算保持，由冷场一项判断" if silent else ""
+    if not evidence:
+        return _Outcome(VerdictValue.NA, ABSENCE_TRUST, skipped, silent)
     if failures:
-        return _Outcome(VerdictValue.FAIL, min(trust), "；".join(failures), evidence)
-    return _Outcome(VerdictValue.PASS, min(trust, default=ABSENCE_TRUST), f"{len(holds)} 次保持，前后均有交代", evidence)
+        return _Outcome(VerdictValue.FAIL, min(trust), "；".join([*failures, *([skipped] if skipped else [])]),
+                        evidence + silent)
+    return _Outcome(VerdictValue.PASS, min(trust, default=ABSENCE_TRUST),
+                    "；".join([f"{len(holds) - len(silent)} 次保持，前后均有交代", *([skipped] if skipped else [])]),
+                    evidence + silent)
 
 
 def _dead_air(ctx: CallContext, item: DeadAirItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:

@@ -213,12 +213,15 @@ class SpeechRateItem(_ItemBase):
 
 
 class HoldItem(_ItemBase):
-    """A hold announced `before` and thanked for `after`."""
+    """A hold announced `before` and thanked for `after`. A silence with neither fails the item
+    (`unannounced: fail`: the customer was made to wait unasked), or is left to the dead-air item
+    (`skip`), for a centre that counts one silence once."""
 
     NEEDS = frozenset({"before", "after"})
     type: Literal["hold"]
     before: Any = None
     after: Any = None
+    unannounced: Literal["fail", "skip"] = "fail"
 
 
 # Every kind of checklist item, by the `type` a checklist writes: the one list to extend (see
