@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from scoring import AREAS, compare, transcripts
 from qa.bundled import CHECKOUT as REPO_ROOT
 from qa.evaluation import transcript_from_truth
 from qa.scoring.loader import RuleSet, load_rules
+from qa.scoring.schema import HoldItem
 from qa.scoring.scorecard import Scorecard
 from qa.scoring.text import normalise
 from qa.speech.transcript import Transcript
@@ -114,9 +116,42 @@ def report(split: str, calls: list[dict[str, Any]], transcribed: list[Transcript
     for band, (count, right) in trust.items():
         print(f"failed verdicts {band:13} (confidence): the inspector agrees  "
               + (f"{right} of {count} ({right / count:.0%})" if count else "none"))
+    kinds = disagreement_kinds(calls, found.cards, rules)
+    print("disagreeing item verdicts, by kind:")
+    for kind, count in kinds.most_common():
+        print(f"  {count:3}  {kind}")
     return ({**found.summary(), "fatal_recall": len(caught) / len(due) if due else None,
              "fatal_due": len(due), "wrong_fatal": wrong, "polite_calls": len(polite),
-             "failed_verdicts_by_confidence": trust}, found.cards)
+             "failed_verdicts_by_confidence": trust, "disagreements_by_kind": dict(kinds)}, found.cards)
+
+
+def disagreement_kinds(calls: list[dict[str, Any]], cards: dict[str, Scorecard], rules: RuleSet) -> Counter[str]:
+    """Each item verdict that differs from the inspector's, by what kind of difference it is: the
+    definitions a brief and the product read differently, a red line both see filed under another
+    red-line item, and the rest (the scorer's own misses and false hits)."""
+    items = {item.id: item for _, item in rules.items()}
+    kinds: Counter[str] = Counter()
+    for call in calls:
+        card = cards[call["call_id"]]
+        for v in card.verdicts:
+            want = call["expected_verdicts"][v.item]
+            if v.verdict == want:
+                continue
+            item = items[v.item]
+            if isinstance(item, HoldItem) and (v.verdict, want) == ("pass", "na"):
+                kind = "an announced hold the inspector left n/a (a hold makes the item apply)"
+            elif isinstance(item, HoldItem) and (v.verdict, want) == ("fail", "na") \
+                    and "保持前没有交代" in v.reason and "保持后没有交代" in v.reason:
+                kind = "a silence with neither hold phrase, which the inspector's brief called no hold (unannounced: fail)"
+            elif v.item == "courtesy.please" and (v.verdict, want) == ("pass", "fail") and all(
+                    e.matched == "请" and "请问" in e.text for e in v.evidence):
+                kind = "请问 taken as a use of 请 (as the brief says), which the inspector did not count"
+            elif v.area == "forbidden" and (item.fatal or v.fatal) and card.fatal and call["fatal"]:
+                kind = "a 高压线 both see, filed under another red-line item"
+            else:
+                kind = f"other: {v.item} {v.verdict} where the inspector has {want}"
+            kinds[kind] += 1
+    return kinds
 
 
 def fail_trust(calls: list[dict[str, Any]], cards: dict[str, Scorecard], review_below: float) -> dict[str, list[int]]:
