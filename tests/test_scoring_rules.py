@@ -572,3 +572,27 @@ def test_every_kind_of_item_has_its_rule() -> None:
     from qa.scoring.schema import ITEM_KINDS
 
     assert set(RULES) == set(ITEM_KINDS.values())
+
+
+# --- how sure a red line must be to zero a call unheard (template: fatal_min_confidence) --------
+
+def _insulted(prob: float) -> list[Line]:
+    return [OPENING, ("customer", 5.0, 7.0, "我的快递丢了。", 1.0), ("agent", 7.5, 9.0, "你这个废物。", prob), CLOSING]
+
+
+def test_a_red_line_on_misheard_words_goes_to_an_inspector_not_to_zero(rules: RuleSet) -> None:
+    card = score_transcript(make_call(*_insulted(0.5)), rules, "inbound")
+    insult = verdict(card, "forbidden.insult")
+    assert (insult.verdict, insult.fatal, card.fatal) == ("fail", False, False)
+    assert "高压线的证据把握不足（0.75，低于 0.9" in insult.reason
+    assert "forbidden.insult" in card.needs_review
+    sure = score_transcript(make_call(*_insulted(1.0)), rules, "inbound")
+    assert (verdict(sure, "forbidden.insult").fatal, sure.fatal, sure.score) == (True, True, 0)
+
+
+def test_a_sure_red_line_is_as_sure_beside_a_hit_that_only_asks_for_an_inspector(rules: RuleSet) -> None:
+    # 你看着办 is a 高压线; 没辙 (a trainer's word no set has checked) alone would only ask for review
+    card = score_transcript(make_call(OPENING, ("customer", 5.0, 7.0, "能给我退了吗？", 1.0),
+                                      ("agent", 7.5, 10.0, "我也没辙，你看着办。", 1.0), CLOSING), rules, "inbound")
+    dismissive = verdict(card, "forbidden.dismissive")
+    assert (dismissive.verdict, dismissive.fatal, dismissive.confidence, card.fatal) == ("fail", True, 1.0, True)

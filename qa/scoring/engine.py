@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from qa.scoring.context import ContextPlan, context_plan, weigh
+from qa.scoring.context import REVIEW_CONFIDENCE, ContextPlan, context_plan, weigh
 from qa.scoring.facts import CallFacts, call_facts
 from qa.scoring.loader import RuleSet
 from qa.scoring.patterns import Hit, Pattern
@@ -34,6 +34,9 @@ from qa.speech.transcript import Transcript
 HOW_TRUST = {"exact": 1.0, "regex": 1.0, "absent": 0.95, "sound": 0.85, "fuzzy": 0.8}
 ABSENCE_TRUST = 0.9  # "not said" is as sure as the recognition of the window searched
 TURN_SLACK_S = 0.5  # a turn this close to a silence counts as just before or after it
+# A red line the template finds too unsure to zero a call unheard (fatal_min_confidence) is sent to
+# an inspector at the confidence of a context rule's `then: review`.
+UNSURE_FATAL_CONFIDENCE = REVIEW_CONFIDENCE
 # Reasons are written in Chinese: verdicts are read by the centre's inspectors and agents, beside
 # the checklists' own Chinese names and explanations.
 DIRECTION_LABELS = {"inbound": "呼入通话", "outbound": "呼出通话"}
@@ -209,8 +212,12 @@ def _forbid_hits(ctx: CallContext, item: ForbidItem, patterns: dict[str, Pattern
         counted = [w for w in weights if w.severity != "pass"]
         worst = min(counted, key=lambda w: SEVERITY_ORDER.index(w.severity))
         evidence = [ctx.hit_evidence(text, h) for h in hits]
+        # as sure as the hits that decide the severity (a certain 高压线 beside a hit that only asks
+        # for an inspector is certain), and as the fewest hits that make the fail
+        deciding = [(e, w) for e, w in zip(evidence, counted) if w.severity == worst.severity]
         strongest = sorted((e.confidence or 0.0 for e in evidence), reverse=True)[: item.min_count]
-        confidence = min(strongest + [w.confidence for w in counted if w.confidence is not None])
+        decided = sorted((e.confidence or 0.0 for e, _ in deciding), reverse=True)[: item.min_count]
+        confidence = min(min(strongest), *decided, *[w.confidence for _, w in deciding if w.confidence is not None])
         reason = "；".join([f"说了 {len(hits)} 次", *([worst.reason] if worst.reason else []), *excused])
         return _Outcome(VerdictValue.FAIL, confidence, reason, evidence[:10], fatal=worst.severity == "fatal",
                         deduct=max(w.deduct for w in counted))
@@ -372,9 +379,15 @@ def _evaluate(ctx: CallContext, plan: _Plan, rules: RuleSet) -> Verdict:
         outcome = RULES[type(item)](ctx, item, patterns, plan, rules)
         if isinstance(item, PhraseItem) and item.speaker != "anyone":  # only as sure as who the agent is
             outcome.confidence *= ctx.role_confidence
+    fatal = item.fatal if outcome.fatal is None else outcome.fatal
+    if fatal and outcome.verdict == VerdictValue.FAIL and outcome.confidence < rules.template.fatal_min_confidence:
+        fatal = False
+        outcome.reason += (f"；高压线的证据把握不足（{outcome.confidence:.2f}，低于 {rules.template.fatal_min_confidence:g}："
+                           "字词识别或谁是坐席不够确定）：确认前不判高压线，请质检员听音确认")
+        outcome.confidence = min(outcome.confidence, UNSURE_FATAL_CONFIDENCE)
     return Verdict(item.id, plan.checklist, plan.area, item.name, item.explain, outcome.verdict,
                    round(outcome.confidence, 3), item.deduct if outcome.deduct is None else outcome.deduct,
-                   item.fatal if outcome.fatal is None else outcome.fatal, outcome.reason, outcome.evidence)
+                   fatal, outcome.reason, outcome.evidence)
 
 
 def score_transcript(transcript: Transcript, rules: RuleSet, direction: str | None = None) -> Scorecard:

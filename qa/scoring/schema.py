@@ -291,6 +291,7 @@ class ScoringTemplate(_Strict):
     fatal_score: float = Field(0, ge=0)
     min_score: float = Field(0, ge=0)
     review_below_confidence: float = Field(0.7, ge=0, le=1)
+    fatal_min_confidence: float = Field(0.9, ge=0, le=1)
     grades: list[Grade] = Field(min_length=1)
     hold: HoldDetection = HoldDetection()
     direction: DirectionDetection = DirectionDetection()
