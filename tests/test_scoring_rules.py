@@ -440,11 +440,14 @@ def test_grade_bands(deducted: float, score: float, grade: str) -> None:
     assert (card.score, card.grade) == (score, grade)
 
 
-def test_needs_review_lists_the_low_confidence_verdicts(rules: RuleSet) -> None:
+def test_needs_review_lists_the_low_confidence_fails_and_red_line_passes(rules: RuleSet) -> None:
     mumbled = [(role, start, end, text, 0.3) for role, start, end, text, _ in _held_call("请您稍等。", "久等了。")]
     card = score_transcript(make_call(*mumbled), rules, "inbound")
-    assert "greeting.hello" in card.needs_review
-    assert card.needs_review == [v.item for v in card.verdicts if v.verdict != "na" and v.confidence < 0.7]
+    unsure = [v for v in card.verdicts if v.verdict != "na" and v.confidence < 0.7]
+    assert card.needs_review == [v.item for v in unsure if v.verdict == "fail" or v.area == "forbidden"]
+    assert "forbidden.insult" in card.needs_review  # nothing heard, but the words were barely heard
+    # an unsure pass of the greeting costs the agent nothing: it orders the queue, it is not queued
+    assert verdict(card, "greeting.hello").confidence < 0.7 and "greeting.hello" not in card.needs_review
     assert "closing.outbound_thanks" not in card.needs_review  # not applicable
     assert "acoustic.dead_air" not in card.needs_review  # timing does not depend on recognition
 

@@ -137,8 +137,11 @@ def score_verdicts(verdicts: Iterable[Weighed], template: ScoringTemplate) -> tu
 
 def apply_template(card: Scorecard, template: ScoringTemplate) -> Scorecard:
     """The card's score, grade and fatal flag (score_verdicts), and the items an inspector should
-    look at because their verdict is unsure."""
+    look at because their verdict is unsure: every unsure fail (it costs the agent points), and the
+    unsure passes of the areas where a pass may hide a red line (review_passes_in)."""
     card.score, card.grade, card.fatal = score_verdicts(card.verdicts, template)
     card.needs_review = [v.item for v in card.verdicts
-                         if v.verdict != VerdictValue.NA and v.confidence < template.review_below_confidence]
+                         if v.confidence < template.review_below_confidence
+                         and (v.verdict == VerdictValue.FAIL
+                              or v.verdict == VerdictValue.PASS and v.area in template.review_passes_in)]
     return card
