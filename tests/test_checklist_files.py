@@ -76,6 +76,12 @@ MALFORMED = {
     "bad_pattern_in_the_customers_reply": (FORBID + "      - if: {customer_after: [{regex: '意思)'}]}\n        then: fatal\n"
                                            "        reason: 客户听出了讽刺\n",
                                            "13: items[0].context[0].if.customer_after[0].regex: invalid regular expression"),
+    "outnumbered_without_times": (FORBID + "      - if: {outnumbered_by: {pattern: 您}}\n        then: pass\n"
+                                  "        reason: 识别误差\n",
+                                  "13: items[0].context[0].if.outnumbered_by.times: Field required"),
+    "bad_pattern_in_outnumbered_by": (FORBID + "      - if: {outnumbered_by: {pattern: [{regex: '您('}], times: 2}}\n"
+                                      "        then: pass\n        reason: 识别误差\n",
+                                      "13: items[0].context[0].if.outnumbered_by.pattern[0].regex: invalid regular"),
     "unknown_outcome": (FORBID + "      - if: {alone: true}\n        then: forgive\n        reason: 单独\n",
                         "14: items[0].context[0].then: Input should be 'fatal', 'review', 'deduct' or 'pass'"),
     "deduct_without_points": (FORBID + "      - if: {alone: true}\n        then: deduct\n        reason: 单独\n",

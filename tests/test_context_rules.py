@@ -677,3 +677,21 @@ def test_a_request_said_politely_is_no_apology(rules: RuleSet) -> None:
     """请您直接… is one syllable from 请您谅解 by sound, and no apology."""
     card = score(rules, ("customer", "你们这服务太差了。"), ("agent", "请您直接打保险公司的电话。"))
     assert verdict(card, "courtesy.apology_to_upset_customer").verdict == "fail"
+
+
+# --- outnumbered_by: a phrase far outnumbered by what it is misheard for (2026-12-08, blind8's
+# tuning half as audio: Whisper writes 您 as 你)
+
+@pytest.mark.parametrize(("said", "expected"), [
+    # (the standard opening and closing around the line say 您 three times)
+    ("请您稍等，我帮您查一下，您的订单明天到，给你发短信，你留意一下。", "pass"),  # 您 six times, 你 twice: misheard
+    ("你好，你的订单明天到，给你发短信，你留意一下。", "fail"),  # 你 throughout
+    ("你的订单明天到，你留意一下。", "fail"),  # 您 three times, 你 twice
+])
+def test_you_among_many_polite_yous_is_taken_for_a_misheard_polite_you(rules: RuleSet, said: str,
+                                                                       expected: str) -> None:
+    card = score(rules, ("customer", "我的订单什么时候到？"), ("agent", said))
+    v = verdict(card, "courtesy.nin_not_ni")
+    assert v.verdict == expected
+    if expected == "pass":
+        assert "识别把“您”写成了“你”" in v.reason

@@ -43,9 +43,12 @@ def item_weight(item: Item) -> Weight:
 
 
 # The conditions of a context rule in the order they are checked (the first that fails ends it),
-# and those of them that hold patterns (compiled by the loader as context.<j>.if.<name>).
-CONDITIONS = ("how", "hit", "turn", "alone", "question", "repeats_customer", "customer_before", "customer_after")
-PATTERN_CONDITIONS = ("hit", "turn", "customer_before", "customer_after")
+# and those of them that hold patterns (compiled by the loader as context.<j>.if.<name>), with where
+# inside the condition the pattern is.
+CONDITIONS = ("how", "hit", "turn", "alone", "question", "repeats_customer", "customer_before", "customer_after",
+              "outnumbered_by")
+PATTERN_CONDITIONS: dict[str, tuple[str, ...]] = {
+    "hit": (), "turn": (), "customer_before": (), "customer_after": (), "outnumbered_by": ("pattern",)}
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def weigh(ctx: CallContext, item: ForbidItem, patterns: dict[str, Pattern], text
         return plan.default
     span = text.span(hit.start, hit.end)
     for conditions, weight in plan.rules:
-        if all(_holds(ctx, name, wanted, pattern, text, hit, span) for name, wanted, pattern in conditions):
+        if all(_holds(ctx, name, wanted, pattern, text, hit, span, patterns) for name, wanted, pattern in conditions):
             return weight
     return plan.default
 
@@ -87,8 +90,8 @@ def _weight_of(rule: ContextRule, item: Item) -> Weight:
 
 
 def _holds(ctx: CallContext, name: str, wanted: Any, pattern: Pattern | None, text: SearchText, hit: Hit,
-           span: Span) -> bool:
-    """Whether the hit meets one condition of a context rule."""
+           span: Span, patterns: dict[str, Pattern]) -> bool:
+    """Whether the hit meets one condition of a context rule (`patterns`: the item's own)."""
     if name == "how":
         return hit.how == wanted
     if name == "alone":
@@ -104,6 +107,8 @@ def _holds(ctx: CallContext, name: str, wanted: Any, pattern: Pattern | None, te
         return _turn_says(ctx, pattern, span)
     if name == "customer_after":
         return bool(pattern.find(ctx.customer_reply(span.turn)))
+    if name == "outnumbered_by":  # counted in the turns the item searches, against the item's own hits
+        return len(pattern.find(text)) >= wanted.times * len(patterns["match"].find(text))
     return bool(pattern.find(ctx.customer_text_before(span.turn)))
 
 

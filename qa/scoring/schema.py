@@ -58,6 +58,13 @@ Severity = Literal["fatal", "review", "deduct", "pass"]
 SEVERITY_ORDER: tuple[str, ...] = ("fatal", "review", "deduct", "pass")
 
 
+class Outnumbered(_Strict):
+    """A pattern said at least `times` times as often as the item's own phrase, in the turns it searches."""
+
+    pattern: Any
+    times: float = Field(gt=0)
+
+
 class Context(_Strict):
     """Where a forbidden phrase was said; every condition given must hold (see qa/scoring/context.py)."""
 
@@ -69,6 +76,8 @@ class Context(_Strict):
     customer_before: Any = None  # a pattern the customer said earlier in the call
     customer_after: Any = None  # a pattern the customer's next turn says (taking offence: 你这话什么意思)
     how: Literal["exact", "sound", "fuzzy", "regex"] | None = None  # how the phrase matched
+    # the agent says this far more often than the phrase (您 three times as often as 你: the 你 were misheard)
+    outnumbered_by: Outnumbered | None = None
 
     @model_validator(mode="before")
     @classmethod
