@@ -587,7 +587,7 @@ def test_a_red_line_on_misheard_words_goes_to_an_inspector_not_to_zero(rules: Ru
     card = score_transcript(make_call(*_insulted(0.5)), rules, "inbound")
     insult = verdict(card, "forbidden.insult")
     assert (insult.verdict, insult.fatal, card.fatal) == ("fail", False, False)
-    assert "高压线的证据把握不足（0.75，低于 0.9" in insult.reason
+    assert "高压线的字词识别把握不足（0.75，低于 0.9）" in insult.reason
     assert "forbidden.insult" in card.needs_review
     sure = score_transcript(make_call(*_insulted(1.0)), rules, "inbound")
     assert (verdict(sure, "forbidden.insult").fatal, sure.fatal, sure.score) == (True, True, 0)

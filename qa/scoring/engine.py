@@ -25,6 +25,7 @@ from qa.scoring.schema import (
     PhraseItem,
     RequireItem,
     Scope,
+    ScoringTemplate,
     SpeechRateItem,
 )
 from qa.scoring.scorecard import CardFacts, Evidence, RulesVersion, Scorecard, Verdict, VerdictValue, apply_template
@@ -348,6 +349,16 @@ def _not_applicable(ctx: CallContext, item: Item, patterns: dict[str, Pattern], 
     return None
 
 
+def _fatal_doubt(words: float, role: float, template: ScoringTemplate) -> str | None:
+    """Why a red line is too unsure to zero a call unheard (the template's bars for how well its
+    words were heard and for who the agent is), or None."""
+    if words < template.fatal_min_confidence:
+        return f"高压线的字词识别把握不足（{words:.2f}，低于 {template.fatal_min_confidence:g}）"
+    if role < template.fatal_min_role_confidence:
+        return f"谁是坐席不够确定（{role:.2f}，低于 {template.fatal_min_role_confidence:g}）"
+    return None
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What scoring needs of one item, looked up once per rule set instead of once per call."""
@@ -373,18 +384,21 @@ def _plans(rules: RuleSet) -> list[_Plan]:
 def _evaluate(ctx: CallContext, plan: _Plan, rules: RuleSet) -> Verdict:
     item, patterns = plan.item, plan.patterns
     skip = _not_applicable(ctx, item, patterns, rules) if item.when is not None else None
+    role_confidence = 1.0
     if skip:
         outcome = _Outcome(VerdictValue.NA, 1.0, skip, [])
     else:
         outcome = RULES[type(item)](ctx, item, patterns, plan, rules)
         if isinstance(item, PhraseItem) and item.speaker != "anyone":  # only as sure as who the agent is
-            outcome.confidence *= ctx.role_confidence
+            role_confidence = ctx.role_confidence
     fatal = item.fatal if outcome.fatal is None else outcome.fatal
-    if fatal and outcome.verdict == VerdictValue.FAIL and outcome.confidence < rules.template.fatal_min_confidence:
-        fatal = False
-        outcome.reason += (f"；高压线的证据把握不足（{outcome.confidence:.2f}，低于 {rules.template.fatal_min_confidence:g}："
-                           "字词识别或谁是坐席不够确定）：确认前不判高压线，请质检员听音确认")
-        outcome.confidence = min(outcome.confidence, UNSURE_FATAL_CONFIDENCE)
+    if fatal and outcome.verdict == VerdictValue.FAIL:
+        doubt = _fatal_doubt(outcome.confidence, role_confidence, rules.template)
+        if doubt:
+            fatal = False
+            outcome.reason += f"；{doubt}：确认前不判高压线，请质检员听音确认"
+            outcome.confidence = min(outcome.confidence, UNSURE_FATAL_CONFIDENCE)
+    outcome.confidence *= role_confidence
     return Verdict(item.id, plan.checklist, plan.area, item.name, item.explain, outcome.verdict,
                    round(outcome.confidence, 3), item.deduct if outcome.deduct is None else outcome.deduct,
                    fatal, outcome.reason, outcome.evidence)

@@ -301,6 +301,7 @@ class ScoringTemplate(_Strict):
     min_score: float = Field(0, ge=0)
     review_below_confidence: float = Field(0.7, ge=0, le=1)
     fatal_min_confidence: float = Field(0.9, ge=0, le=1)
+    fatal_min_role_confidence: float = Field(0.8, ge=0, le=1)
     review_passes_in: list[str] = ["forbidden"]
     grades: list[Grade] = Field(min_length=1)
     hold: HoldDetection = HoldDetection()
