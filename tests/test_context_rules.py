@@ -667,6 +667,8 @@ def test_laughter_before_scorn_is_weighed_by_the_scorn(rules: RuleSet) -> None:
     ("我下周就要用，你们就不管了吗？", True),  # a reproach
     ("我自己试了好几次了，还是登不上去。", False),  # the customer's own tries: no complaint
     ("我都打了好几次了，还是没人处理。", True),
+    ("你们热线不就是帮人的吗，怎么这个态度啊！", True),  # the manner, without 什么
+    ("你们是不是合起伙来骗老百姓的钱？", True),
 ])
 def test_blind8_tuning_halfs_words_of_an_unhappy_customer(rules: RuleSet, complaint: str, applies: bool) -> None:
     card = score(rules, ("customer", complaint), ("agent", "好的，我帮您查一下。"))
