@@ -647,8 +647,10 @@ def test_a_trainers_words_of_an_upset_customer(rules: RuleSet, complaint: str) -
     ("forbidden.refusal", "用过的一律不退。", True),  # a policy thrown at the customer
     ("forbidden.correcting_customer", "你搞混了，这是两回事。", False),
     ("forbidden.correcting_customer", "是你自己要求太高了。", False),  # the fault put on the customer
+    ("forbidden.correcting_customer", "我态度怎么了？不都给你办了吗。", False),  # the complaint thrown back
+    ("forbidden.correcting_customer", "你当时怎么不说？", False),
 ])
-def test_blind8_tuning_halfs_taboo_words(rules: RuleSet, item: str, said: str, fatal: bool) -> None:
+def test_blind8_and_earlier_tuning_halfs_taboo_words(rules: RuleSet, item: str, said: str, fatal: bool) -> None:
     card = score(rules, ("customer", "这个事你们得给我解决。"), ("agent", said))
     assert (verdict(card, item).verdict, card.fatal) == ("fail", fatal)
 
