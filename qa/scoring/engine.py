@@ -35,9 +35,6 @@ from qa.speech.transcript import Transcript
 HOW_TRUST = {"exact": 1.0, "regex": 1.0, "absent": 0.95, "sound": 0.85, "fuzzy": 0.8}
 ABSENCE_TRUST = 0.9  # "not said" is as sure as the recognition of the window searched
 TURN_SLACK_S = 0.5  # a turn this close to a silence counts as just before or after it
-# A red line the template finds too unsure to zero a call unheard (fatal_min_confidence) is sent to
-# an inspector at the confidence of a context rule's `then: review`.
-UNSURE_FATAL_CONFIDENCE = REVIEW_CONFIDENCE
 # Reasons are written in Chinese: verdicts are read by the centre's inspectors and agents, beside
 # the checklists' own Chinese names and explanations.
 DIRECTION_LABELS = {"inbound": "呼入通话", "outbound": "呼出通话"}
@@ -268,15 +265,13 @@ def _hold(ctx: CallContext, item: HoldItem, patterns: dict[str, Pattern], plan: 
             else:
                 failures.append(f"{start:.0f} 秒处 {end - start:.0f} 秒的保持{label}没有交代")
                 trust.append(ABSENCE_TRUST)
-    skipped = f"{len(silent)} 次静音前后都没有交代：没有请客户等待，不算保持，由冷场一项判断" if silent else ""
+    skipped = [f"{len(silent)} 次静音前后都没有交代：没有请客户等待，不算保持，由冷场一项判断"] if silent else []
     if not evidence:
-        return _Outcome(VerdictValue.NA, ABSENCE_TRUST, skipped, silent)
+        return _Outcome(VerdictValue.NA, ABSENCE_TRUST, "；".join(skipped), silent)
     if failures:
-        return _Outcome(VerdictValue.FAIL, min(trust), "；".join([*failures, *([skipped] if skipped else [])]),
-                        evidence + silent)
+        return _Outcome(VerdictValue.FAIL, min(trust), "；".join(failures + skipped), evidence + silent)
     return _Outcome(VerdictValue.PASS, min(trust, default=ABSENCE_TRUST),
-                    "；".join([f"{len(holds) - len(silent)} 次保持，前后均有交代", *([skipped] if skipped else [])]),
-                    evidence + silent)
+                    "；".join([f"{len(holds) - len(silent)} 次保持，前后均有交代", *skipped]), evidence + silent)
 
 
 def _dead_air(ctx: CallContext, item: DeadAirItem, patterns: dict[str, Pattern], plan: _Plan, rules: RuleSet) -> _Outcome:
@@ -397,7 +392,8 @@ def _evaluate(ctx: CallContext, plan: _Plan, rules: RuleSet) -> Verdict:
         if doubt:
             fatal = False
             outcome.reason += f"；{doubt}：确认前不判高压线，请质检员听音确认"
-            outcome.confidence = min(outcome.confidence, UNSURE_FATAL_CONFIDENCE)
+            # sent to an inspector at the confidence of a context rule's `then: review`
+            outcome.confidence = min(outcome.confidence, REVIEW_CONFIDENCE)
     outcome.confidence *= role_confidence
     return Verdict(item.id, plan.checklist, plan.area, item.name, item.explain, outcome.verdict,
                    round(outcome.confidence, 3), item.deduct if outcome.deduct is None else outcome.deduct,

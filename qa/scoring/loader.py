@@ -15,7 +15,7 @@ import yaml
 from qa.errors import QAError
 from qa.scoring.context import PATTERN_CONDITIONS
 from qa.scoring.patterns import Pattern, PatternError, Searcher, compile_pattern
-from qa.scoring.schema import ITEM_KINDS, Checklist, ForbidItem, Item, Outnumbered, ScoringTemplate
+from qa.scoring.schema import ITEM_KINDS, Checklist, ForbidItem, Item, ScoringTemplate
 from qa.yamlfile import line_of, parse_model_file, problem_at
 
 DEFAULTS_DIR = Path(__file__).resolve().parents[1] / "checklists"
@@ -92,21 +92,23 @@ def _compile_item_patterns(item: Item, index: int, path: Path, tree: yaml.Node |
             loc = ("items", index, name, *exc.path)
             problems.append(problem_at(path, tree, loc, str(exc)))
     forbid = item if isinstance(item, ForbidItem) else None
-    nested: list[tuple[tuple[str | int, ...], Any]] = [
-        (("when", "customer_said"), item.when.customer_said if item.when else None),
-        (("doubt_when", "customer_said"), forbid.doubt_when.customer_said if forbid and forbid.doubt_when else None)]
+    # (where the pattern is kept, where inside that it lies, the pattern)
+    nested: list[tuple[tuple[str | int, ...], tuple[str, ...], Any]] = [
+        (("when", "customer_said"), (), item.when.customer_said if item.when else None),
+        (("doubt_when", "customer_said"), (), forbid.doubt_when.customer_said if forbid and forbid.doubt_when else None)]
     for j, rule in enumerate(forbid.context or [] if forbid else []):
-        nested += [(("context", j, "if", name, *inner), getattr(rule.if_, name) if rule.if_ else None)
-                   for name, inner in PATTERN_CONDITIONS.items()]
-    for where, raw in nested:
+        for name, inner in PATTERN_CONDITIONS.items():
+            raw = getattr(rule.if_, name) if rule.if_ else None
+            for setting in inner if raw is not None else ():  # a condition holding its pattern among settings
+                raw = getattr(raw, setting)
+            nested.append((("context", j, "if", name), inner, raw))
+    for where, inner, raw in nested:
         if raw is None:
             continue
-        if isinstance(raw, Outnumbered):  # a condition holding a pattern among its settings
-            raw = raw.pattern
         try:
-            compiled[".".join(map(str, where[:4]))] = compiler(raw, False)
+            compiled[".".join(map(str, where))] = compiler(raw, False)
         except PatternError as exc:
-            problems.append(problem_at(path, tree, ("items", index, *where, *exc.path), str(exc)))
+            problems.append(problem_at(path, tree, ("items", index, *where, *inner, *exc.path), str(exc)))
     return compiled
 
 
